@@ -1,0 +1,25 @@
+/**
+ * typegrad: neural networks as pure functions over shape-typed tensors.
+ *
+ * @example
+ * import { input, param, matmul, add, tanh, sym, buildGraph, graphToText } from "typegrad";
+ * const x = input("x", [sym("batch"), 2], "f32");
+ * const W = param("W", [2, 4], "f32");
+ * const h = tanh(matmul(x, W));
+ * console.log(graphToText(buildGraph(h, "layer")));
+ */
+export { Op, DTYPES, type DType, type FloatDType, type OpParams, type RuntimeDim, type RuntimeShape } from "./ops.js";
+export type { Sym, Dim, Shape, DynamicShape } from "./types/dims.js";
+export type { Tensor, AnyTensor, ShapeOf, DTypeOf } from "./tensor.js";
+export { ShapeError, ValidationError } from "./errors.js";
+export * from "./dsl/constructors.js";
+export * from "./dsl/elementwise.js";
+export * from "./dsl/reduce.js";
+export * from "./dsl/structure.js";
+export * from "./dsl/linalg.js";
+export * from "./dsl/escape.js";
+export { buildGraph, graphInputs, graphParams, consumersOf, type Graph } from "./graph/graph.js";
+export type { Node } from "./graph/node.js";
+export type { SourceLoc } from "./graph/location.js";
+export { graphToText, type TextOptions } from "./graph/text.js";
+export { formatShape } from "./graph/shapes.js";
