@@ -89,9 +89,26 @@ export interface ReduceParams {
   readonly keepdims: boolean;
 }
 
+/**
+ * How a param is initialized. Fans come from the shape: rank 2 `[in, out]` gives
+ * fanIn = in, fanOut = out; rank >= 3 (conv weights `[out, in, ...kernel]`) gives
+ * fanIn = in * kernel size, fanOut = out * kernel size; rank 0/1 gives fanIn = fanOut = size.
+ */
+export type InitSpec =
+  | { readonly kind: "zeros" }
+  | { readonly kind: "ones" }
+  | { readonly kind: "constant"; readonly value: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly std: number }
+  | { readonly kind: "uniform"; readonly low: number; readonly high: number }
+  | { readonly kind: "glorotUniform" }
+  | { readonly kind: "glorotNormal" }
+  | { readonly kind: "heNormal" }
+  | { readonly kind: "heUniform" };
+
 export interface OpParams {
   input: { readonly name: string; readonly shape: RuntimeShape; readonly dtype: DType };
-  param: { readonly name: string; readonly shape: RuntimeShape; readonly dtype: DType };
+  /** `init` says how `initParams` fills the param from a seeded RNG (data, so it serializes). */
+  param: { readonly name: string; readonly shape: RuntimeShape; readonly dtype: DType; readonly init?: InitSpec };
   /** Values in row-major order; a single value fills the whole shape. */
   constant: { readonly values: readonly number[]; readonly shape: RuntimeShape; readonly dtype: DType };
   neg: None;

@@ -2,7 +2,7 @@
  * Leaves of the graph: inputs (fed at run time), params (trainable values, fed or
  * initialized), constants, and symbolic dims.
  */
-import { Op, type DType } from "../ops.js";
+import { Op, type DType, type InitSpec } from "../ops.js";
 import type { Dim, Shape, Sym } from "../types/dims.js";
 import { apply } from "./apply.js";
 import type { Tensor } from "../tensor.js";
@@ -16,9 +16,9 @@ const runtimeShape = (shape: Shape): (number | string)[] => shape.map((d: Dim) =
 export const input = <const S extends Shape, D extends DType = "f32">(name: string, shape: S, dtype?: D): Tensor<S, D> =>
   apply<S, D, typeof Op.Input>(Op.Input, [], { name, shape: runtimeShape(shape), dtype: dtype ?? "f32" });
 
-/** A trainable parameter, e.g. a weight matrix. */
-export const param = <const S extends Shape, D extends DType = "f32">(name: string, shape: S, dtype?: D): Tensor<S, D> =>
-  apply<S, D, typeof Op.Param>(Op.Param, [], { name, shape: runtimeShape(shape), dtype: dtype ?? "f32" });
+/** A trainable parameter, e.g. a weight matrix; `init` says how `initParams` fills it. */
+export const param = <const S extends Shape, D extends DType = "f32">(name: string, shape: S, dtype?: D, init?: InitSpec): Tensor<S, D> =>
+  apply<S, D, typeof Op.Param>(Op.Param, [], { name, shape: runtimeShape(shape), dtype: dtype ?? "f32", ...(init === undefined ? {} : { init }) });
 
 /** A constant tensor from row-major values; a single value fills the shape. */
 export const constant = <const S extends readonly number[], D extends DType = "f32">(
