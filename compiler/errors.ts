@@ -5,8 +5,10 @@
  * guarantees a self-contained message that names the pass, the node (`%id op`), its type,
  * its inputs' types and the user's source location, e.g.
  *
- *   verifyGraph: %4 add f64[2,3] (inputs %2: f64[2,3], %3: f64[4]) at model.ts:12: shape rule
+ *   verifyGraph: %4 add f64[2,3] (inputs %2: f64[2,3], b: f64[4]) at model.ts:12: shape rule
  *   says: cannot broadcast [2, 3] (lhs) with [4] (rhs): 3 vs 4
+ *
+ * (inputs and params are named by their names, other nodes by `%id`).
  *
  * Passes return `Either<CompileError, Graph>`; the public API throws `CompileFailure`,
  * which carries the same value and message.
@@ -16,6 +18,7 @@ import type { Graph } from "../src/graph/graph.js";
 import type { Node } from "../src/graph/node.js";
 import { formatLoc } from "../src/graph/location.js";
 import { compactShape } from "../src/graph/shapes.js";
+import { Op } from "../src/ops.js";
 
 /** What went wrong: bad shapes/dtypes, broken graph structure, a failed constant evaluation, or a pass bug. */
 export type CompileErrorKind = "shape" | "structure" | "evaluation" | "internal";
@@ -31,20 +34,21 @@ export interface CompileError {
 
 const typeOf = (n: Node): string => `${n.dtype}${compactShape(n.shape)}`;
 
-/** `%id` in `graph` when the node is there, else the op and type. */
+/** How a message refers to a node: an input/param by name, else `%id` in `graph`, else `(op type)`. */
 export const nodeRef = (graph: Graph | undefined, n: Node): string => {
+  if (n.op === Op.Input || n.op === Op.Param) return n.params.name;
   const id = graph?.ids.get(n);
   return id === undefined ? `(${n.op} ${typeOf(n)})` : `%${id}`;
 };
 
 /**
- * `%4 add f64[2,3] (inputs %2: f64[2,3], %3: f64[4]) at model.ts:12`: how errors name a node.
+ * `%4 add f64[2,3] (inputs %2: f64[2,3], b: f64[4]) at model.ts:12`: how errors name a node.
  * @example describeNode(g, g.outputs[0]!) // "%5 tanh f32[batch,4] (inputs %4: f32[batch,4]) at mlp.ts:9"
  */
 export const describeNode = (graph: Graph | undefined, n: Node): string => {
   const id = graph?.ids.get(n);
   const head = `${id === undefined ? "" : `%${id} `}${n.op} ${typeOf(n)}`;
-  const inputs = n.inputs.length === 0 ? "" : ` (inputs ${n.inputs.map((i) => `${nodeRef(graph, i)}: ${typeOf(i)}`).join(", ")})`;
+  const inputs = n.inputs.length === 0 ? "" : ` (inputs ${n.inputs.map((i) => (graph?.ids.has(i) === true ? `${nodeRef(graph, i)}: ${typeOf(i)}` : nodeRef(undefined, i))).join(", ")})`;
   return `${head}${inputs} at ${formatLoc(n.loc)}`;
 };
 

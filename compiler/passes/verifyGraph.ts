@@ -45,7 +45,7 @@ const findCycle = (start: Node): Node[] | undefined => {
 const checkIds = (g: Graph): CompileError | undefined => {
   for (const [i, n] of g.nodes.entries()) {
     const id = g.ids.get(n);
-    if (id !== i) return compileError(PASS, "structure", `nodes[${i}] has id ${id === undefined ? "none" : `%${id}`} in the id map; nodes[i] must have id i`, { node: n });
+    if (id !== i) return compileError(PASS, "structure", `nodes[${i}] has ${id === undefined ? "no id" : `id ${id}`} in the id map; nodes[i] must have id i`, { node: n });
   }
   if (g.ids.size !== g.nodes.length) return compileError(PASS, "structure", `the id map has ${g.ids.size} entries for ${g.nodes.length} nodes`);
   return undefined;
@@ -54,7 +54,7 @@ const checkIds = (g: Graph): CompileError | undefined => {
 const checkInputs = (g: Graph, n: Node, id: number): CompileError | undefined => {
   for (const [k, inp] of n.inputs.entries()) {
     const j = g.ids.get(inp);
-    if (j === undefined) return compileError(PASS, "structure", `input ${k} (${inp.op} ${inp.dtype}${formatShape(inp.shape)}) is not in the graph`, { graph: g, node: n });
+    if (j === undefined) return compileError(PASS, "structure", `input ${k} (${nodeRef(undefined, inp)}: ${inp.dtype}${formatShape(inp.shape)}) is not in the graph`, { graph: g, node: n });
     if (j >= id) {
       const cycle = findCycle(n);
       return cycle !== undefined
@@ -99,7 +99,7 @@ const checkNodes = (g: Graph): CompileError | undefined => {
 const checkOutputs = (g: Graph): CompileError | undefined => {
   if (g.outputs.length === 0) return compileError(PASS, "structure", `graph ${g.name} has no outputs`);
   if (g.outputNames.length !== g.outputs.length)
-    return compileError(PASS, "structure", `graph ${g.name} has ${g.outputs.length} outputs but ${g.outputNames.length} output names`);
+    return compileError(PASS, "structure", `graph ${g.name} has ${g.outputs.length} output(s) but ${g.outputNames.length} output name(s)`);
   const seen = new Set<string>();
   for (const [k, o] of g.outputs.entries()) {
     const name = g.outputNames[k]!;
