@@ -142,8 +142,9 @@ export const logSoftmaxKernel: Kernel<typeof Op.LogSoftmax> = (inputs, params, o
     const m = lineMax(xd, base, stride, n);
     let s = 0;
     for (let j = 0; j < n; j++) s += Math.exp(xd[base + j * stride]! - m);
-    const shift = m + Math.log(s);
-    for (let j = 0; j < n; j++) o[base + j * stride] = xd[base + j * stride]! - shift;
+    // (x - max) - log(s), not x - (max + log(s)): the latter rounds at the scale of max.
+    const logS = Math.log(s);
+    for (let j = 0; j < n; j++) o[base + j * stride] = xd[base + j * stride]! - m - logS;
   });
 };
 
