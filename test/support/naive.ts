@@ -10,7 +10,7 @@
  *
  * naiveEvaluate(outputs, feeds)   the values of `outputs`, feeds keyed by leaf name.
  */
-import { Op, type DType } from "../../src/ops.js";
+import { Op, type DType, type RuntimeShape } from "../../src/ops.js";
 import type { Node } from "../../src/graph/node.js";
 import type { TensorValue } from "../../runtime/value.js";
 
@@ -178,7 +178,12 @@ const feedValue = (name: string, feeds: Readonly<Record<string, TensorValue>>, d
 };
 
 /** The naive value of one node from its inputs' values. */
-const naiveNode = (node: Node, xs: readonly NaiveValue[], feeds: Readonly<Record<string, TensorValue>>): NaiveValue => {
+const naiveNode = (
+  node: Node,
+  xs: readonly NaiveValue[],
+  feeds: Readonly<Record<string, TensorValue>>,
+  concrete: (shape: RuntimeShape) => number[],
+): NaiveValue => {
   const dt = node.dtype;
   const x = xs[0]!;
   switch (node.op) {
@@ -202,7 +207,7 @@ const naiveNode = (node: Node, xs: readonly NaiveValue[], feeds: Readonly<Record
     case Op.ArgMax:
       return reduction(Op.ArgMax, x, [node.params.axis], node.params.keepdims, dt);
     case Op.Reshape:
-      return { dtype: dt, shape: node.params.shape as number[], values: x.values };
+      return { dtype: dt, shape: concrete(node.params.shape), values: x.values };
     case Op.ExpandDims:
       return { dtype: dt, shape: [...x.shape.slice(0, node.params.axis), 1, ...x.shape.slice(node.params.axis)], values: x.values };
     case Op.Squeeze:
@@ -218,7 +223,7 @@ const naiveNode = (node: Node, xs: readonly NaiveValue[], feeds: Readonly<Record
       });
     }
     case Op.BroadcastTo:
-      return make(dt, node.params.shape as number[], (idx) => readBroadcast(x, idx));
+      return make(dt, concrete(node.params.shape), (idx) => readBroadcast(x, idx));
     case Op.Concat: {
       const axis = node.params.axis;
       const shape = x.shape.map((d, i) => (i === axis ? xs.reduce((s, v) => s + v.shape[axis]!, 0) : d));
@@ -263,7 +268,7 @@ const naiveNode = (node: Node, xs: readonly NaiveValue[], feeds: Readonly<Record
     }
     case Op.ScatterAdd: {
       const [axis, ind] = [node.params.axis, xs[1]!];
-      const shape = node.params.shape as number[];
+      const shape = concrete(node.params.shape);
       const acc = new Array<number>(count(shape)).fill(0);
       for (let f = 0; f < x.values.length; f++) {
         const u = unravel(x.shape, f);
@@ -339,10 +344,12 @@ const naiveNode = (node: Node, xs: readonly NaiveValue[], feeds: Readonly<Record
  */
 export const naiveEvaluate = (outputs: readonly Node[], feeds: Readonly<Record<string, TensorValue>>): NaiveValue[] => {
   const memo = new Map<Node, NaiveValue>();
+  const sizes = new Map<string, number>();
   const value = (n: Node): NaiveValue => {
     const known = memo.get(n);
     if (known !== undefined) return known;
-    const v = naiveNode(n, n.inputs.map(value), feeds);
+    if (n.op === Op.Input || n.op === Op.Param) n.shape.forEach((d, ax) => typeof d === "string" && sizes.set(d, feeds[n.params.name]!.shape[ax]!));
+    const v = naiveNode(n, n.inputs.map(value), feeds, (shape) => shape.map((d) => (typeof d === "number" ? d : sizes.get(d)!)));
     memo.set(n, v);
     return v;
   };
