@@ -23,3 +23,6 @@ export type { Node } from "./graph/node.js";
 export type { SourceLoc } from "./graph/location.js";
 export { graphToText, type TextOptions } from "./graph/text.js";
 export { formatShape } from "./graph/shapes.js";
+export { evaluate, evaluateTensors, type EvaluateOptions } from "../runtime/interpret.js";
+export { FeedError, type FeedProblem, type DimBindings } from "../runtime/bind.js";
+export { tensorValue, type TensorValue } from "../runtime/value.js";
