@@ -10,7 +10,11 @@
  *   buildRandomGraph(rg)       { inputs, outputs }: builds the tensors with the DSL. Inputs
  *                              are `tg.input` leaves parallel to `inputLeaves(rg)`.
  *   inputLeaves(rg)            the fed leaves (name, shape, dtype, value domain).
- *   feedsFor(rg)               Arbitrary<Record<name, TensorValue>> of feeds in the domains.
+ *   feedsFor(rg)               Arbitrary<Record<name, TensorValue>> of feeds in the domains, one
+ *                              per input leaf. Some leaves may not reach the outputs, and the
+ *                              interpreter rejects feeds it does not use: pass the feeds through
+ *                              `usedFeeds(feeds, outputs)` first.
+ *   usedFeeds(feeds, outputs)  the feeds for the inputs the output nodes depend on.
  *   randomGraphCase(options?)  Arbitrary<{ graph, feeds }>.
  *   describeRandomGraph(rg)    SSA-like text, also used when fast-check prints a counterexample.
  *
@@ -36,6 +40,7 @@ import fc from "fast-check";
 import * as tg from "../../src/index.js";
 import { Op, type BinaryOp, type CompareOp, type ReduceOp, type UnaryOp } from "../../src/ops.js";
 import type { AnyTensor } from "../../src/tensor.js";
+import type { Node } from "../../src/graph/node.js";
 import { tensorValue, type TensorValue } from "../../runtime/value.js";
 import type { Domain } from "./opspec.js";
 
@@ -76,8 +81,10 @@ export interface RandomGraph {
 }
 
 export interface RandomGraphOptions {
-  /** Upper bound on generation rounds (a round adds 1-3 steps). Default 8. */
+  /** Upper bound on generation rounds (a round adds 1-3 steps). Default 12. */
   readonly maxSteps?: number;
+  /** Most outputs: the last value plus unread values. Default 3. */
+  readonly maxOutputs?: number;
   /** Only ops differentiable at the generated points. Default false. */
   readonly smooth?: boolean;
   /** Mix constant leaves in. Default true. */
@@ -442,7 +449,7 @@ class Generator {
       const batch = broadcast(batchA, s.slice(0, -2));
       return batch !== undefined && numel(batch) * m * s[transposeB ? s.length - 2 : s.length - 1]! <= MAX_ELEMENTS;
     };
-    const n = 1 + this.c.int(4);
+    const n = 1 + this.c.int(Math.max(1, Math.min(4, Math.floor(MAX_ELEMENTS / (numel(batchA) * m)))));
     const b = (this.c.bool() ? this.pickValue(fits) : undefined) ?? this.freshLeaf(transposeB ? [n, k] : [k, n]);
     const ib = this.info(b);
     const sb = ib.shape;
@@ -482,7 +489,7 @@ class Generator {
   /** Identities and repeats that the optimization passes are meant to remove. */
   pattern(x: number): number {
     const ix = this.info(x);
-    switch (this.c.int(9)) {
+    switch (this.c.int(10)) {
       case 0: {
         const one = this.c.bool() ? this.freshConstant([], [1]) : this.freshConstant(ix.shape, [1]);
         return this.c.bool() ? this.binary(Op.Mul, x, one) : this.binary(Op.Mul, one, x);
@@ -506,6 +513,12 @@ class Generator {
         return this.push({ kind: "step", step: again }, this.infos[this.defs.indexOf(def)]!);
       }
       case 7: return this.step({ kind: "reduce", op: Op.Sum, x, axes: [], keepdims: false }, { ...ix });
+      case 8: {
+        // Near-identities: constants that are and are not identity elements, on either side.
+        const k = this.freshConstant(this.c.bool() ? [] : ix.shape, [this.c.pick([0, 1, -1, 2])]);
+        const op = this.c.pick([Op.Mul, Op.Add, Op.Sub, Op.Div, Op.Pow, Op.Maximum] as const);
+        return this.c.bool() ? this.binary(op, x, k) : this.binary(op, k, x);
+      }
       default: {
         const filler = this.step({ kind: "broadcastTo", x: this.freshConstant([], [this.c.pick(PALETTE)]), shape: ix.shape }, { ...ix, lo: -3, hi: 3, constant: true });
         return this.binary(this.c.pick([Op.Add, Op.Mul] as const), x, filler);
@@ -515,7 +528,7 @@ class Generator {
 
   /** One generation round. */
   round(): void {
-    const kinds = ["unary", "binary", "pattern", "where", "reduce", "reshape", "transpose", "broadcastTo", "concat", "slice", "pad", "gather", "matmul", "softmax", "logSoftmax", "expandDims", "squeeze", "cast", "stopGradient"] as const;
+    const kinds = ["unary", "binary", "pattern", "pattern", "where", "reduce", "reshape", "transpose", "broadcastTo", "concat", "slice", "pad", "gather", "matmul", "softmax", "logSoftmax", "expandDims", "squeeze", "cast", "stopGradient"] as const;
     const kind = this.c.pick(this.opts.smooth ? kinds.filter((k) => k !== "stopGradient") : kinds);
     const x = this.anyValue();
     switch (kind) {
@@ -541,13 +554,25 @@ class Generator {
   }
 }
 
+/** The defs a step reads. */
+export const stepRefs = (s: Step): number[] => {
+  switch (s.kind) {
+    case "binary": case "matmul": return [s.a, s.b];
+    case "where": return [s.left, s.right, s.a, s.b];
+    case "concat": return [...s.xs];
+    case "gather": return [s.x, s.indices];
+    default: return [s.x];
+  }
+};
+
 const interpret = (rounds: number, choices: readonly number[], opts: Required<RandomGraphOptions>): RandomGraph => {
   const g = new Generator(new Chooser(choices), opts);
   for (let i = 0; i < rounds; i++) g.round();
+  // Outputs: the last value and the other sinks (values nothing reads), so few steps are dead.
+  const read = new Set(g.defs.flatMap((d) => (d.kind === "step" ? stepRefs(d.step) : [])));
   const last = g.defs.length - 1;
-  const candidates = g.defs.flatMap((d, i) => (d.kind === "step" && i !== last ? [i] : []));
-  const second = candidates.length > 0 && choices.length % 2 === 1 ? [candidates[choices.length % candidates.length]!] : [];
-  const graph: RandomGraph = { defs: g.defs, outputs: [last, ...second] };
+  const sinks = g.defs.flatMap((d, i) => (d.kind === "step" && i !== last && !read.has(i) ? [i] : [])).reverse();
+  const graph: RandomGraph = { defs: g.defs, outputs: [last, ...sinks.slice(0, opts.maxOutputs - 1)] };
   return Object.assign(graph, { [fc.toStringMethod]: () => describeRandomGraph(graph) });
 };
 
@@ -556,7 +581,7 @@ const interpret = (rounds: number, choices: readonly number[], opts: Required<Ra
  * @example fc.assert(fc.property(randomGraph({ smooth: true }), (rg) => buildRandomGraph(rg).outputs.length > 0));
  */
 export const randomGraph = (options: RandomGraphOptions = {}): fc.Arbitrary<RandomGraph> => {
-  const opts: Required<RandomGraphOptions> = { maxSteps: 8, smooth: false, constants: true, namePrefix: "x", ...options };
+  const opts: Required<RandomGraphOptions> = { maxSteps: 12, maxOutputs: 3, smooth: false, constants: true, namePrefix: "x", ...options };
   return fc
     .tuple(fc.integer({ min: 1, max: opts.maxSteps }), fc.array(fc.nat({ max: 0x7fffffff }), { maxLength: 40 * opts.maxSteps, size: "max" }))
     .map(([rounds, choices]) => interpret(rounds, choices, opts));
@@ -647,6 +672,21 @@ export const feedsFor = (rg: RandomGraph): fc.Arbitrary<Record<string, TensorVal
   return fc
     .tuple(...leaves.map((l) => domainValues(l.domain, numel(l.shape))))
     .map((vals) => Object.fromEntries(leaves.map((l, i) => [l.name, tensorValue(l.dtype, l.shape, vals[i]!)])));
+};
+
+/** The feeds that name inputs reachable from `outputs` (nodes or tensors). */
+export const usedFeeds = (feeds: Readonly<Record<string, TensorValue>>, outputs: readonly (Node | AnyTensor)[]): Record<string, TensorValue> => {
+  const used = new Set<string>();
+  const seen = new Set<Node>();
+  const stack = outputs.map((o) => ("node" in o ? o.node : o));
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.op === Op.Input) used.add(n.params.name);
+    stack.push(...n.inputs);
+  }
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => used.has(name)));
 };
 
 /** A random graph together with feeds for its inputs. */
