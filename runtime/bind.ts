@@ -25,6 +25,8 @@ export type FeedProblem = "missing" | "extra" | "malformed" | "dtype" | "rank" |
 /**
  * A feed does not fit the graph. `feed` is the leaf name (the JSON-style path is
  * `feeds.<name>`); `problem` says what kind of mismatch it is.
+ * @example
+ * try { evaluate(outputs, feeds) } catch (e) { if (e instanceof FeedError && e.problem === "missing") ... }
  */
 export class FeedError extends ValidationError {
   // `name` stays "ValidationError" (the base fixes it); tell them apart with instanceof or `problem`.
@@ -151,7 +153,10 @@ export const bindFeedsOrThrow = (leaves: readonly Node[], feeds: Readonly<Record
   return r.right;
 };
 
-/** Substitutes bound sizes; returns the first unbound name instead when there is one. */
+/**
+ * Substitutes bound sizes; returns the first unbound name instead when there is one.
+ * @example concreteShape(["batch", 3], new Map([["batch", 8]])) // Right([8, 3])
+ */
 export const concreteShape = (shape: RuntimeShape, bindings: DimBindings): E.Either<string, number[]> => {
   const out: number[] = [];
   for (const d of shape) {

@@ -19,7 +19,7 @@ import { formatShape } from "../src/graph/shapes.js";
 import { ShapeError } from "../src/errors.js";
 import type { AnyTensor } from "../src/tensor.js";
 import { inferShape } from "../compiler/rules/shape.js";
-import { kernels, type Kernel } from "./kernels/index.js";
+import { runNodeKernel } from "./kernels/index.js";
 import { sizeOf } from "./kernels/strided.js";
 import { bindFeeds, concreteShape, formatBindings, type BindOptions, type DimBindings } from "./bind.js";
 import { allocate, type TensorValue } from "./value.js";
@@ -29,7 +29,11 @@ export interface EvaluateOptions extends BindOptions {
   readonly onNode?: (node: Node, value: TensorValue) => void;
 }
 
-/** Nodes under `outputs`, inputs before users, each node once (iterative: deep graphs are fine). */
+/**
+ * Nodes under `outputs`, inputs before users, each node once (iterative: deep graphs are
+ * fine). Throws on a cycle, which only hand-built node objects can have.
+ * @example topologicalOrder([add(x, x).node]) // [x.node, add.node]
+ */
 export const topologicalOrder = (outputs: readonly Node[]): Node[] => {
   const order: Node[] = [];
   const state = new Map<Node, "open" | "done">();
@@ -90,7 +94,7 @@ const resolveOutput = (node: Node, inputs: readonly TensorValue[], bindings: Dim
 
 const runNode = (node: Node, inputs: readonly TensorValue[], out: TensorValue): void => {
   try {
-    (kernels[node.op] as Kernel<Op>)(inputs, node.params, out);
+    runNodeKernel(node, inputs, out);
   } catch (e) {
     if (e instanceof RangeError) throw new RangeError(`${node.op} at ${formatLoc(node.loc)}: ${e.message}`, { cause: e });
     throw e;

@@ -9,6 +9,8 @@
  * are tested against.
  */
 import { Op } from "../../src/ops.js";
+import type { Node } from "../../src/graph/node.js";
+import type { TensorValue } from "../value.js";
 import type { Kernel } from "./kernel.js";
 import { elementwiseKernels } from "./elementwise.js";
 import { reduceKernels } from "./reduce.js";
@@ -56,6 +58,17 @@ export const kernels: { readonly [K in Op]: Kernel<K> } = {
   [Op.StopGradient]: copyKernel(),
 };
 
-/** Runs the kernel of `op` (a typed call for code that holds the op as a variable). */
+/**
+ * Runs the kernel of `node.op` on values for its inputs into `out`: the call an executor
+ * makes for a node, without the cast that indexing `kernels` by a union op needs.
+ * @example runNodeKernel(node, node.inputs.map((i) => values.get(i)!), out);
+ */
+export const runNodeKernel = (node: Node, inputs: readonly TensorValue[], out: TensorValue): void =>
+  (kernels[node.op] as Kernel<Op>)(inputs, node.params, out);
+
+/**
+ * Runs the kernel of `op` (a typed call for code that holds the op as a variable).
+ * @example runKernel(Op.Softmax, [logits], { axis: 1 }, out);
+ */
 export const runKernel = <K extends Op>(op: K, inputs: Parameters<Kernel<K>>[0], params: Parameters<Kernel<K>>[1], out: Parameters<Kernel<K>>[2]): void =>
   (kernels[op] as Kernel<K>)(inputs, params, out);
