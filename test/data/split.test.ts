@@ -161,7 +161,10 @@ describe("built-in datasets", () => {
     expect(new Set(ids).size).toBe(1100);
     expect(a.test.features.data.every((v) => v >= 0 && v <= 1)).toBe(true);
     const testCounts = counts(classIndicesOf(a.test), 10);
-    testCounts.forEach((c) => expect(c).toBeGreaterThanOrEqual(17) && expect(c).toBeLessThanOrEqual(23));
+    for (const c of testCounts) {
+      expect(c).toBeGreaterThanOrEqual(17);
+      expect(c).toBeLessThanOrEqual(23);
+    }
     expect(Array.from(loadMnist({ train: 800, test: 200, seed: 5 }).train.sourceRows)).not.toEqual(Array.from(a.train.sourceRows));
   });
 
