@@ -4,7 +4,7 @@
  * initializers) as a typed record; `initParams` fills them from a seeded RNG.
  */
 import type { FloatDType, InitSpec } from "../ops.js";
-import type { Dim } from "../types/dims.js";
+import type { Dim, DynamicShape, Shape } from "../types/dims.js";
 import type { AnyTensor, Tensor } from "../tensor.js";
 import { param } from "../dsl/constructors.js";
 import { add } from "../dsl/elementwise.js";
@@ -65,11 +65,11 @@ export type MlpParams<D extends FloatDType = "f32"> = readonly DenseParams<numbe
  */
 export const mlp = Object.assign(
   <D extends FloatDType>(params: MlpParams<D>, activation: Activation) =>
-    (x: AnyTensor): AnyTensor =>
+    (x: Tensor<Shape, D>): Tensor<DynamicShape, D> =>
       params.reduce<AnyTensor>(
         (h, p, i) => denseApply(p, i < params.length - 1 ? activation : undefined)(h as Tensor<readonly [Dim, number], D>) as AnyTensor,
-        x,
-      ),
+        x as AnyTensor,
+      ) as Tensor<DynamicShape, D>,
   {
     init: <D extends FloatDType = "f32">(name: string, sizes: readonly number[], options: DenseOptions<D> = {}): MlpParams<D> =>
       sizes.slice(1).map((out, i) => denseInit(`${name}.${i}`, sizes[i]!, out, options)),

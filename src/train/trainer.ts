@@ -1,0 +1,116 @@
+/**
+ * The training step as a pure function on values: `trainStep(state, batch) -> state'`.
+ *
+ * Takes a trainer built from a loss, the params to train and an optimizer; the step graph
+ * (forward, gradients and update) runs as one program per call. A `TrainState` holds
+ * everything needed to resume bit-identically: step, epoch, params, optimizer state and
+ * the data RNG.
+ */
+import type { AnyTensor } from "../tensor.js";
+import { jumpRng, rngFromSeed, type RngState } from "../random.js";
+import { initParams, type ParamValues } from "../nn/init.js";
+import { allocate, type TensorValue } from "../../runtime/value.js";
+import { buildTrainStep, stepOutputs, type TrainStepGraph } from "./step.js";
+import { makeRunner, type Runner } from "./runner.js";
+import type { Optimizer, Schedule } from "./optimizers.js";
+
+export interface TrainerConfig {
+  /** Scalar loss built from the model's params and inputs. */
+  readonly loss: AnyTensor;
+  /** The params to train (a tree of param tensors, e.g. the model's param record). */
+  readonly params: unknown;
+  readonly optimizer: Optimizer;
+  /** Learning rate: a number or a schedule of the 1-based step. */
+  readonly learningRate: number | Schedule;
+  readonly clipNorm?: number;
+  /** Extra outputs of each step, e.g. `{ logits }`. */
+  readonly metrics?: Readonly<Record<string, AnyTensor>>;
+  readonly name?: string;
+}
+
+export interface TrainState {
+  /** Steps taken so far. */
+  readonly step: number;
+  /** Epochs completed so far. */
+  readonly epoch: number;
+  readonly params: ParamValues;
+  /** Optimizer state, keyed by its input name (`opt.<slot>.<param>`). */
+  readonly optimizer: Readonly<Record<string, TensorValue>>;
+  /** RNG for data order (shuffling). */
+  readonly rng: RngState;
+}
+
+export interface StepResult {
+  readonly state: TrainState;
+  readonly loss: number;
+  readonly metrics: Readonly<Record<string, TensorValue>>;
+}
+
+export interface Trainer {
+  readonly config: TrainerConfig;
+  readonly stepGraph: TrainStepGraph;
+  /** Fresh state: params from `initParams(seed)`, zero optimizer state, a data RNG derived from the seed. */
+  readonly init: (seed: number, params?: ParamValues) => TrainState;
+  /** One optimization step on a batch (feeds for the model's inputs). */
+  readonly trainStep: (state: TrainState, batch: Readonly<Record<string, TensorValue>>) => StepResult;
+  readonly learningRateAt: (step: number) => number;
+}
+
+const scalarValue = (dtype: TensorValue["dtype"], v: number): TensorValue => {
+  const data = allocate(dtype, 1);
+  data[0] = v;
+  return { dtype, shape: [], data };
+};
+
+/**
+ * Builds the training step for a loss and its params.
+ * @example
+ * const trainer = createTrainer({ loss, params, optimizer: adam(), learningRate: 1e-3 });
+ * let state = trainer.init(42);
+ * ({ state } = trainer.trainStep(state, { x: batchX, y: batchY }));
+ */
+export const createTrainer = (config: TrainerConfig): Trainer => {
+  const stepGraph = buildTrainStep({
+    loss: config.loss,
+    params: config.params,
+    optimizer: config.optimizer,
+    ...(config.clipNorm === undefined ? {} : { clipNorm: config.clipNorm }),
+    ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
+    name: config.name ?? "trainStep",
+  });
+  const runner: Runner = makeRunner(stepGraph.graph);
+  const dtype = config.loss.node.dtype;
+  const learningRateAt = (step: number): number => (typeof config.learningRate === "number" ? config.learningRate : config.learningRate(step));
+
+  const init = (seed: number, params?: ParamValues): TrainState => {
+    const [values, rng] = params === undefined ? initParams(config.params, seed) : [params, rngFromSeed(seed)];
+    const optimizer: Record<string, TensorValue> = {};
+    for (const leaf of stepGraph.stateLeaves) {
+      const p = values[leaf.param];
+      if (p === undefined) throw new Error(`createTrainer: no initial value for param '${leaf.param}'`);
+      optimizer[leaf.input] = { dtype: p.dtype, shape: p.shape, data: allocate(p.dtype, p.data.length) };
+    }
+    return { step: 0, epoch: 0, params: values, optimizer, rng: jumpRng(rng) };
+  };
+
+  const trainStep = (state: TrainState, batch: Readonly<Record<string, TensorValue>>): StepResult => {
+    const step = state.step + 1;
+    const out = runner.run({
+      ...batch,
+      ...state.params,
+      ...state.optimizer,
+      [stepGraph.lrInput]: scalarValue(dtype, learningRateAt(step)),
+      [stepGraph.stepInput]: scalarValue(dtype, step),
+    });
+    const params: Record<string, TensorValue> = {};
+    for (const name of stepGraph.paramNames) params[name] = out[stepOutputs.param(name)]!;
+    const optimizer: Record<string, TensorValue> = {};
+    for (const leaf of stepGraph.stateLeaves) optimizer[leaf.input] = out[stepOutputs.state(leaf.input)]!;
+    const metrics: Record<string, TensorValue> = {};
+    for (const name of stepGraph.metricNames) metrics[name] = out[stepOutputs.metric(name)]!;
+    const loss = out[stepOutputs.loss]!.data[0]!;
+    return { state: { ...state, step, params: { ...state.params, ...params }, optimizer }, loss, metrics };
+  };
+
+  return { config, stepGraph, init, trainStep, learningRateAt };
+};
