@@ -33,3 +33,4 @@ export * from "./train/losses.js";
 export * from "./train/optimizers.js";
 export { buildTrainStep, stepOutputs, stateInputName, type TrainStepSpec, type TrainStepGraph } from "./train/step.js";
 export { createTrainer, type Trainer, type TrainerConfig, type TrainState, type StepResult } from "./train/trainer.js";
+export { grad, valueAndGrad, vjp, GradError, type Gradients, type WrtTensors } from "./autodiff.js";
