@@ -18,7 +18,7 @@ export class ShapeError extends Error {
 
 /** A malformed graph, feed, checkpoint or file: `path` names the bad field. */
 export class ValidationError extends Error {
-  override readonly name = "ValidationError";
+  override readonly name: string = "ValidationError";
   constructor(
     message: string,
     readonly path: string = "",
