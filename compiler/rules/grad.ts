@@ -78,11 +78,16 @@ const extremumRule =
     return [mul(share, keepDims(ctx.cotangent, x.node.shape, axes))];
   };
 
-/** logsumexp: g · exp(x - lse), with x - lse <= 0 so nothing overflows. */
+/**
+ * logsumexp: g · softmax(x) over the reduced axes. Over one axis that is the softmax op
+ * (accurate to a few ulp even in f32 at ±1000); over several it is exp(x - lse), where
+ * x - lse <= 0 so nothing overflows (but its rounding is that of lse's magnitude).
+ */
 const logSumExpRule: VjpRule<typeof Op.LogSumExp> = (ctx) => {
   const x = arg(ctx, 0);
   const { axes } = ctx.params;
-  return [mul(keepDims(ctx.cotangent, x.node.shape, axes), exp(sub(x, keepDims(ctx.out, x.node.shape, axes))))];
+  const weights = axes.length === 1 ? softmax(x, axes[0]) : exp(sub(x, keepDims(ctx.out, x.node.shape, axes)));
+  return [mul(keepDims(ctx.cotangent, x.node.shape, axes), weights)];
 };
 
 /** `ranges` for `slice` that cut [start, end) on `axis` and keep the other axes. */
