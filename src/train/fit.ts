@@ -1,0 +1,193 @@
+/**
+ * The training loop: epochs over shuffled minibatches, validation after each epoch,
+ * early stopping with restore-best, cancellation by AbortSignal, and an async iterator
+ * of per-step and per-epoch metrics. `fit` drains the iterator and returns the result.
+ *
+ * Takes a trainer, a starting state, datasets and options; never mutates its inputs.
+ */
+import type { Dataset } from "../data/dataset.js";
+import { epochBatches } from "../data/batches.js";
+import { selectRows } from "../data/dataset.js";
+import type { ParamValues } from "../nn/init.js";
+import type { TensorValue } from "../../runtime/value.js";
+import type { Trainer, TrainState } from "./trainer.js";
+import type { Evaluator, FeedBuilder } from "./evaluate.js";
+
+export interface EarlyStopping {
+  /** Epochs without improvement of the validation loss before stopping. */
+  readonly patience: number;
+  /** Improvement smaller than this does not count (default 0). */
+  readonly minDelta?: number;
+  /** Return the params of the best epoch instead of the last (default true). */
+  readonly restoreBest?: boolean;
+}
+
+export interface FitOptions {
+  /** Total epochs; training resumes after `state.epoch`. */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly train: Dataset;
+  readonly validation?: Dataset;
+  /** Maps a batch to the model's input feeds (see `supervisedFeeds`). */
+  readonly feeds: FeedBuilder;
+  /** Evaluates the validation split each epoch. */
+  readonly evaluator?: Evaluator;
+  readonly earlyStopping?: EarlyStopping;
+  /** Stops after the current step when aborted; the result says so. */
+  readonly signal?: AbortSignal;
+  /** The last, smaller batch of an epoch: "keep" (default) or "drop". */
+  readonly lastBatch?: "keep" | "drop";
+  /** Name of the step metric holding logits, for training accuracy (default "logits" when present). */
+  readonly logitsMetric?: string;
+}
+
+export interface StepEvent {
+  readonly kind: "step";
+  readonly epoch: number;
+  /** 1-based step within the epoch. */
+  readonly stepInEpoch: number;
+  readonly stepsInEpoch: number;
+  /** Global step count. */
+  readonly step: number;
+  readonly loss: number;
+  /** Batch accuracy, when the trainer has a logits metric and the data has classes. */
+  readonly accuracy?: number;
+  readonly stepsPerSecond: number;
+  readonly learningRate: number;
+}
+
+export interface EpochEvent {
+  readonly kind: "epoch";
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy?: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+  readonly seconds: number;
+  /** True when this epoch has the best validation loss so far. */
+  readonly best: boolean;
+}
+
+export type FitEvent = StepEvent | EpochEvent;
+
+export interface FitResult {
+  /** The final state (with the best params restored when early stopping asks for it). */
+  readonly state: TrainState;
+  readonly history: readonly EpochEvent[];
+  readonly stoppedBy: "epochs" | "earlyStopping" | "aborted";
+  readonly bestEpoch?: number;
+}
+
+const batchAccuracy = (logits: TensorValue | undefined, batch: Dataset): number | undefined => {
+  if (logits === undefined || batch.targets.kind !== "classes" || logits.shape.length !== 2) return undefined;
+  const [rows, classes] = [logits.shape[0]!, logits.shape[1]!];
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits.data[r * classes + c]! > logits.data[r * classes + best]!) best = c;
+    if (best === batch.targets.indices[r]) correct++;
+  }
+  return correct / rows;
+};
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Trains, yielding a `StepEvent` per step and an `EpochEvent` per epoch; returns the
+ * `FitResult` when done.
+ * @example
+ * for await (const e of fitIter(trainer, state, options)) if (e.kind === "epoch") console.log(e);
+ */
+export async function* fitIter(trainer: Trainer, start: TrainState, options: FitOptions): AsyncGenerator<FitEvent, FitResult, undefined> {
+  const history: EpochEvent[] = [];
+  const logitsName = options.logitsMetric ?? (trainer.stepGraph.metricNames.includes("logits") ? "logits" : undefined);
+  let state = start;
+  let best: { loss: number; epoch: number; params: ParamValues } | undefined;
+  let sinceBest = 0;
+  let lastYield = performance.now();
+  // `epochs` is the total: a state resumed after epoch 3 of 10 trains epochs 4..10.
+  for (let epoch = start.epoch + 1; epoch <= options.epochs; epoch++) {
+    const t0 = performance.now();
+    const plan = epochBatches(options.train.features.rows, state.rng, {
+      batchSize: options.batchSize,
+      ...(options.lastBatch === undefined ? {} : { lastBatch: options.lastBatch }),
+    }, options.train.source);
+    let lossSum = 0;
+    let accSum = 0;
+    let accRows = 0;
+    let rows = 0;
+    for (const [i, indices] of plan.batches.entries()) {
+      if (options.signal?.aborted === true) return { state, history, stoppedBy: "aborted", ...bestEpochOf(best) };
+      const batch = selectRows(options.train, indices);
+      const r = trainer.trainStep(state, options.feeds(batch));
+      state = r.state;
+      const n = indices.length;
+      lossSum += r.loss * n;
+      rows += n;
+      const acc = batchAccuracy(logitsName === undefined ? undefined : r.metrics[logitsName], batch);
+      if (acc !== undefined) {
+        accSum += acc * n;
+        accRows += n;
+      }
+      const elapsed = (performance.now() - t0) / 1000;
+      yield {
+        kind: "step",
+        epoch,
+        stepInEpoch: i + 1,
+        stepsInEpoch: plan.batches.length,
+        step: state.step,
+        loss: r.loss,
+        ...(acc === undefined ? {} : { accuracy: acc }),
+        stepsPerSecond: (i + 1) / Math.max(elapsed, 1e-9),
+        learningRate: trainer.learningRateAt(state.step),
+      };
+      if (performance.now() - lastYield > 50) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    state = { ...state, epoch, rng: plan.rng };
+    const val = options.validation !== undefined && options.evaluator !== undefined ? options.evaluator.evaluate(state.params, options.validation) : undefined;
+    const minDelta = options.earlyStopping?.minDelta ?? 0;
+    const improved = val !== undefined && (best === undefined || val.loss < best.loss - minDelta);
+    if (val !== undefined && improved) {
+      best = { loss: val.loss, epoch, params: state.params };
+      sinceBest = 0;
+    } else if (val !== undefined) sinceBest++;
+    const event: EpochEvent = {
+      kind: "epoch",
+      epoch,
+      trainLoss: lossSum / rows,
+      ...(accRows > 0 ? { trainAccuracy: accSum / accRows } : {}),
+      ...(val === undefined ? {} : { validationLoss: val.loss }),
+      ...(val?.accuracy === undefined ? {} : { validationAccuracy: val.accuracy }),
+      seconds: (performance.now() - t0) / 1000,
+      best: improved,
+    };
+    history.push(event);
+    yield event;
+    const stop = options.earlyStopping;
+    if (stop !== undefined && sinceBest >= stop.patience) {
+      const restored = stop.restoreBest !== false && best !== undefined ? { ...state, params: best.params } : state;
+      return { state: restored, history, stoppedBy: "earlyStopping", ...bestEpochOf(best) };
+    }
+  }
+  const restore = options.earlyStopping !== undefined && options.earlyStopping.restoreBest !== false && best !== undefined;
+  return { state: restore ? { ...state, params: best!.params } : state, history, stoppedBy: "epochs", ...bestEpochOf(best) };
+}
+
+const bestEpochOf = (best: { epoch: number } | undefined): { bestEpoch?: number } => (best === undefined ? {} : { bestEpoch: best.epoch });
+
+/**
+ * Trains to the end (or until stopped) and returns the result; `onEvent` sees every event.
+ * @example const { state, history } = await fit(trainer, trainer.init(0), { epochs: 10, batchSize: 64, train, feeds });
+ */
+export const fit = async (trainer: Trainer, start: TrainState, options: FitOptions, onEvent?: (e: FitEvent) => void): Promise<FitResult> => {
+  const it = fitIter(trainer, start, options);
+  for (;;) {
+    const next = await it.next();
+    if (next.done === true) return next.value;
+    onEvent?.(next.value);
+  }
+};
