@@ -95,12 +95,14 @@ export const reducedCount = (x: AnyTensor, axes: readonly number[]): number | An
   return sum(broadcastTo(scalar(1, x.node.dtype), asShape(dims)));
 };
 
-/** Zeros with the shape and dtype of `t` (a broadcast scalar when the shape is symbolic). */
-export const zerosLike = (t: { readonly node: { readonly shape: RuntimeShape; readonly dtype: AnyTensor["node"]["dtype"] } }): AnyTensor => {
+/**
+ * Zeros with the shape and dtype of `t`: a constant when the shape is concrete, else
+ * `mulNoNan(0, t)` (exactly 0 even where t is inf or NaN), which keeps t in the graph so
+ * its symbolic dims are bound when the zeros are evaluated on their own.
+ */
+export const zerosLike = (t: AnyTensor): AnyTensor => {
   const { shape, dtype } = t.node;
-  return shape.every((d) => typeof d === "number")
-    ? constant(0, shape as readonly number[], dtype)
-    : broadcastTo(scalar(0, dtype), asShape(shape));
+  return shape.every((d) => typeof d === "number") ? constant(0, shape as readonly number[], dtype) : mulNoNan(scalar(0, dtype), t);
 };
 
 /** `g * d`, reduced back to `shape`. */
