@@ -91,8 +91,11 @@ export const broadcastToShape = (t: AnyTensor, shape: RuntimeShape): AnyTensor =
  */
 export const reducedCount = (x: AnyTensor, axes: readonly number[]): number | AnyTensor => {
   const dims = axes.map((a) => x.node.shape[a]!);
-  if (dims.every((d): d is number => typeof d === "number")) return dims.reduce((a, b) => a * b, 1);
-  return sum(broadcastTo(scalar(1, x.node.dtype), asShape(dims)));
+  const known = dims.reduce<number>((n, d) => (typeof d === "number" ? n * d : n), 1);
+  const symbolic = dims.filter((d) => typeof d === "string");
+  if (symbolic.length === 0) return known;
+  const count = sum(broadcastTo(scalar(1, x.node.dtype), asShape(symbolic)));
+  return known === 1 ? count : mul(count, known);
 };
 
 /**
