@@ -1,16 +1,20 @@
 /**
  * Reductions over axes, with keepdims, and argmax. Axes may be negative; omitted axes
  * mean all axes.
+ *
+ * Static types: literal axes give the exact result shape; an axis out of range or a
+ * repeated axis is a type error at the axes argument (see `src/types/reduce.ts`).
  */
 import { Op, type DType, type ReduceOp } from "../ops.js";
 import { normalizeAxis } from "../graph/shapes.js";
-import type { DynamicShape } from "../types/dims.js";
+import type { Shape } from "../types/dims.js";
 import type { AnyTensor, Tensor } from "../tensor.js";
+import type { DTypeClassError } from "../types/dtypes.js";
+import type { AxesArg, ReduceAxesError, ReduceOptions, ReduceShape, SingleAxisError } from "../types/reduce.js";
+import { withStaticType, type Check, type OpResult } from "../types/result.js";
 import { apply } from "./apply.js";
 
-export interface ReduceOptions {
-  readonly keepdims?: boolean;
-}
+export type { ReduceOptions } from "../types/reduce.js";
 
 /** Normalizes axes when valid; invalid ones pass through so the shape rule reports them. */
 export const normalizeAxes = (axes: number | readonly number[] | undefined, rank: number): number[] => {
@@ -19,14 +23,28 @@ export const normalizeAxes = (axes: number | readonly number[] | undefined, rank
   return norm.every((a) => a !== undefined) ? (norm as number[]).sort((a, b) => a - b) : list;
 };
 
-const reduction =
-  <K extends ReduceOp>(op: K) =>
-  (x: AnyTensor, axes?: number | readonly number[], options?: ReduceOptions): Tensor<DynamicShape, DType> =>
-    apply<DynamicShape, DType, K>(op, [x], { axes: normalizeAxes(axes, x.node.shape.length), keepdims: options?.keepdims ?? false } as never);
+/** A reduction: `(x, axes?, { keepdims }?)`, statically typed for literal axes. */
+export type ReductionFn<K extends ReduceOp> = <
+  S extends Shape,
+  D extends DType,
+  const Ax extends AxesArg = undefined,
+  const O extends ReduceOptions = {},
+>(
+  x: Check<DTypeClassError<K, D, S>, Tensor<S, D>>,
+  axes?: Check<ReduceAxesError<K, S, Ax>, Ax>,
+  options?: O,
+) => OpResult<DTypeClassError<K, D, S> | ReduceAxesError<K, S, Ax>, ReduceShape<S, Ax, O>, D>;
 
-/** Sum over axes (all when omitted). */
+const reduction = <K extends ReduceOp>(op: K): ReductionFn<K> =>
+  ((x: AnyTensor, axes?: AxesArg, options?: ReduceOptions) =>
+    apply(op, [x], { axes: normalizeAxes(axes, x.node.shape.length), keepdims: options?.keepdims ?? false } as never)) as unknown as ReductionFn<K>;
+
+/**
+ * Sum over axes (all when omitted).
+ * @example const perExample = sum(x, -1); // [batch, 10] -> [batch]
+ */
 export const sum = reduction(Op.Sum);
-/** Mean over axes (all when omitted). */
+/** Mean over axes (all when omitted). @example const m = mean(x, 0, { keepdims: true }); // [batch, 10] -> [1, 10] */
 export const mean = reduction(Op.Mean);
 /** Maximum over axes (all when omitted). */
 export const max = reduction(Op.Max);
@@ -35,9 +53,21 @@ export const min = reduction(Op.Min);
 /** log(sum(exp(x))) over axes, computed stably. */
 export const logsumexp = reduction(Op.LogSumExp);
 
-/** Index of the largest value along `axis` (the first one on ties), as i32. */
-export const argmax = (x: AnyTensor, axis = -1, options?: ReduceOptions): Tensor<DynamicShape, "i32"> =>
-  apply<DynamicShape, "i32", typeof Op.ArgMax>(Op.ArgMax, [x], {
-    axis: normalizeAxis(axis, x.node.shape.length) ?? axis,
-    keepdims: options?.keepdims ?? false,
-  });
+/**
+ * Index of the largest value along `axis` (the first one on ties), as i32.
+ * @example const predicted = argmax(logits); // [batch, 10] -> i32 [batch]
+ */
+export const argmax = <S extends Shape, D extends DType, const Ax extends number = -1, const O extends ReduceOptions = {}>(
+  x: Check<DTypeClassError<typeof Op.ArgMax, D, S>, Tensor<S, D>>,
+  axis?: Check<SingleAxisError<typeof Op.ArgMax, S, Ax>, Ax>,
+  options?: O,
+): OpResult<DTypeClassError<typeof Op.ArgMax, D, S> | SingleAxisError<typeof Op.ArgMax, S, Ax>, ReduceShape<S, Ax, O>, "i32"> => {
+  const t = x as AnyTensor;
+  const ax = (axis ?? -1) as number;
+  return withStaticType(
+    apply<Shape, "i32", typeof Op.ArgMax>(Op.ArgMax, [t], {
+      axis: normalizeAxis(ax, t.node.shape.length) ?? ax,
+      keepdims: options?.keepdims ?? false,
+    }),
+  );
+};

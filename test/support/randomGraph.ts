@@ -27,7 +27,7 @@
  * identity patterns (x*1, x+0, neg(neg x), transpose of transpose, reshape of reshape,
  * broadcast of a scalar, sum over no axes). Conservative value bounds are tracked per
  * value so log/sqrt/pow/div only see arguments away from 0 and exp does not overflow;
- * magnitudes stay below ~100 and every tensor has at most 48 elements.
+ * magnitudes stay below ~100, every tensor has at most 48 elements, and ranks stay at most 4.
  *
  * Smooth mode: kinked ops (relu, abs, sign, maximum, minimum, max/min reductions,
  * comparisons) only take "awayFromZero" / "distinct" leaves, zero constants or values that
@@ -96,6 +96,7 @@ export interface RandomGraphOptions {
 export type InputLeaf = Extract<LeafSpec, { kind: "input" }>;
 
 const MAX_ELEMENTS = 48;
+const MAX_RANK = 4;
 const MAX_MAGNITUDE = 100;
 const PALETTE = [1, 0, -1, 0.5, 2, -2, 3, 0.25];
 
@@ -390,10 +391,11 @@ class Generator {
     const rowSize = numel(ix.shape) / ix.shape[axis]!;
     let length = ix.shape[axis]!;
     for (let k = 1 + this.c.int(2); k > 0; k--) {
-      const part = this.c.bool() ? (this.pickValue(fits) ?? x) : this.freshLeaf(ix.shape.map((d, a) => (a === axis ? 1 + this.c.int(2) : d)));
-      if ((length + this.info(part).shape[axis]!) * rowSize > MAX_ELEMENTS) break;
-      length += this.info(part).shape[axis]!;
-      parts.push(part);
+      const existing = this.c.bool() ? (this.pickValue(fits) ?? x) : undefined;
+      const size = existing === undefined ? 1 + this.c.int(2) : this.info(existing).shape[axis]!;
+      if ((length + size) * rowSize > MAX_ELEMENTS) break;
+      parts.push(existing ?? this.freshLeaf(ix.shape.map((d, a) => (a === axis ? size : d))));
+      length += size;
     }
     const infos = parts.map((p) => this.info(p));
     const shape = ix.shape.map((d, a) => (a === axis ? infos.reduce((s, i) => s + i.shape[axis]!, 0) : d));
@@ -429,7 +431,9 @@ class Generator {
     const axis = this.c.int(ix.shape.length);
     const size = ix.shape[axis]!;
     const existing = this.infos.flatMap((i, k) => (i.indexSize === size && i.dtype === "i32" ? [k] : []));
-    const indices = existing.length > 0 && this.c.bool() ? this.c.pick(existing) : this.freshInput(this.randomShape(2), { kind: "index", size });
+    const indexRank = Math.max(0, Math.min(2, MAX_RANK + 1 - ix.shape.length));
+    const fitting = existing.filter((i) => this.info(i).shape.length <= indexRank);
+    const indices = fitting.length > 0 && this.c.bool() ? this.c.pick(fitting) : this.freshInput(this.randomShape(indexRank), { kind: "index", size });
     const shape = [...ix.shape.slice(0, axis), ...this.info(indices).shape, ...ix.shape.slice(axis + 1)];
     if (numel(shape) > MAX_ELEMENTS) return this.slice(x);
     return this.step({ kind: "gather", x, indices, axis }, { ...ix, shape });
@@ -449,7 +453,8 @@ class Generator {
       const batch = broadcast(batchA, s.slice(0, -2));
       return batch !== undefined && numel(batch) * m * s[transposeB ? s.length - 2 : s.length - 1]! <= MAX_ELEMENTS;
     };
-    const n = 1 + this.c.int(Math.max(1, Math.min(4, Math.floor(MAX_ELEMENTS / (numel(batchA) * m)))));
+    // Both the result [...batch, m, n] and a new rhs [k, n] stay within the element cap.
+    const n = 1 + this.c.int(Math.max(1, Math.min(4, Math.floor(MAX_ELEMENTS / (numel(batchA) * m)), Math.floor(MAX_ELEMENTS / k))));
     const b = (this.c.bool() ? this.pickValue(fits) : undefined) ?? this.freshLeaf(transposeB ? [n, k] : [k, n]);
     const ib = this.info(b);
     const sb = ib.shape;
@@ -473,6 +478,7 @@ class Generator {
 
   expandDims(x: number): number {
     const ix = this.info(x);
+    if (ix.shape.length >= MAX_RANK) return this.reshape(x);
     const axis = this.c.int(ix.shape.length + 1);
     return this.step({ kind: "expandDims", x, axis }, { ...ix, shape: [...ix.shape.slice(0, axis), 1, ...ix.shape.slice(axis)] });
   }
@@ -631,7 +637,7 @@ const buildStep = (s: Step, v: (i: number) => AnyTensor): AnyTensor => {
       return tg.where(fns[s.compare](v(s.left), v(s.right)), v(s.a), v(s.b));
     }
     case "reduce": {
-      const fns: { readonly [K in ReduceOp]: typeof tg.sum } = { sum: tg.sum, mean: tg.mean, max: tg.max, min: tg.min, logsumexp: tg.logsumexp };
+      const fns: { readonly [K in ReduceOp]: (x: AnyTensor, axes: readonly number[], options: { readonly keepdims: boolean }) => AnyTensor } = { sum: tg.sum, mean: tg.mean, max: tg.max, min: tg.min, logsumexp: tg.logsumexp };
       return fns[s.op](v(s.x), s.axes, { keepdims: s.keepdims });
     }
     case "reshape": return tg.reshape(v(s.x), s.shape);
