@@ -2,13 +2,13 @@
  * Common-subexpression elimination.
  *
  * Takes a graph; returns an equivalent graph in which no two nodes compute the same
- * value by the same op: structurally identical nodes are merged (hash-consing), operands
- * of commutative ops (add, mul, maximum, minimum, equal, notEqual) are put in a canonical
- * order (by structural hash) so `a+b` and `b+a` become one node, `a > b` / `a >= b` become
- * `b < a` / `b <= a`, and constants are put in
- * a canonical form (a uniform constant stores one value) so equal constants merge.
- * Guarantees the same values, shapes and dtypes for every output; mulNoNan, sub, div,
- * pow and the comparisons other than equal/notEqual keep their operand order.
+ * value by the same op: structurally identical nodes are merged (hash-consing); a node
+ * whose commuted twin (add, mul, maximum, minimum, equal, notEqual: `b+a` for `a+b`) or
+ * mirrored twin (`b < a` for `a > b`, `b <= a` for `a >= b`) is already in the graph
+ * becomes that twin, the first form in topological order winning so printed graphs keep
+ * the user's operand order; and constants are put in a canonical form (a uniform
+ * constant stores one value) so equal constants merge. Guarantees the same values,
+ * shapes and dtypes for every output; mulNoNan, sub, div and pow are never swapped.
  * Swapping is exact because broadcasting is symmetric and these kernels are symmetric in
  * IEEE arithmetic (maximum/minimum propagate NaN from either side).
  */
@@ -17,7 +17,7 @@ import { Op } from "../../src/ops.js";
 import { makeNode, type Node } from "../../src/graph/node.js";
 import type { Graph } from "../../src/graph/graph.js";
 import type { CompileError } from "../errors.js";
-import { rewriteGraph, withInputs } from "./rewrite.js";
+import { rewriteGraph, withInputs, type RewriteContext } from "./rewrite.js";
 
 /** Ops whose two operands may be swapped without changing any value. */
 export const COMMUTATIVE_OPS: ReadonlySet<Op> = new Set<Op>([Op.Add, Op.Mul, Op.Maximum, Op.Minimum, Op.Equal, Op.NotEqual]);
@@ -29,16 +29,34 @@ const canonicalConstant = (node: Extract<Node, { op: "constant" }>): Node => {
   return makeNode({ ...node, params: { ...node.params, values: [vs[0]!] } });
 };
 
-/** `a > b` is `b < a` and `a >= b` is `b <= a` for every input, NaN included (all false). */
-const MIRRORED: Partial<Record<Op, typeof Op.Less | typeof Op.LessEqual>> = { [Op.Greater]: Op.Less, [Op.GreaterEqual]: Op.LessEqual };
+/**
+ * `a > b` is `b < a` and `a >= b` is `b <= a` for every input, NaN included (all false).
+ * Partial: only the four order comparisons have a mirror.
+ */
+const MIRRORED: Partial<Record<Op, Op>> = {
+  [Op.Greater]: Op.Less,
+  [Op.Less]: Op.Greater,
+  [Op.GreaterEqual]: Op.LessEqual,
+  [Op.LessEqual]: Op.GreaterEqual,
+};
 
-const canonicalize = (node: Node): Node => {
-  if (node.op === Op.Constant) return canonicalConstant(node);
+/**
+ * The same computation with operands swapped (commutative ops) or mirrored (comparisons),
+ * or undefined when the op has no such twin.
+ */
+const twinOf = (node: Node): Node | undefined => {
+  if (node.inputs.length !== 2) return undefined;
+  const swapped = [node.inputs[1]!, node.inputs[0]!];
+  if (COMMUTATIVE_OPS.has(node.op)) return withInputs(node, swapped);
   const mirrored = MIRRORED[node.op];
-  if (mirrored !== undefined) return makeNode({ ...node, op: mirrored, params: {}, inputs: [node.inputs[1]!, node.inputs[0]!] });
-  if (!COMMUTATIVE_OPS.has(node.op)) return node;
-  const [a, b] = [node.inputs[0]!, node.inputs[1]!];
-  return a.hash > b.hash ? withInputs(node, [b, a]) : node;
+  return mirrored === undefined ? undefined : makeNode({ op: mirrored, params: {}, inputs: swapped, shape: node.shape, dtype: node.dtype, loc: node.loc, origin: node.origin });
+};
+
+/** The first-seen form wins, so printed graphs keep the user's operand order. */
+const canonicalize = (node: Node, context: RewriteContext): Node => {
+  if (node.op === Op.Constant) return canonicalConstant(node);
+  const twin = twinOf(node);
+  return (twin === undefined ? undefined : context.existing(twin)) ?? node;
 };
 
 /**
@@ -46,4 +64,4 @@ const canonicalize = (node: Node): Node => {
  * @example eliminateCommonSubexpressions(buildGraph([add(x, y), add(y, x)])) // one add node
  */
 export const eliminateCommonSubexpressions = (g: Graph): E.Either<CompileError, Graph> =>
-  rewriteGraph(g, "eliminateCommonSubexpressions", (node) => E.right(canonicalize(node)));
+  rewriteGraph(g, "eliminateCommonSubexpressions", (node, context) => E.right(canonicalize(node, context)));

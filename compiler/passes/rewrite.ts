@@ -27,6 +27,8 @@ export interface RewriteContext {
   readonly original: Node;
   /** An error that names the original node, its shapes and location. */
   readonly fail: (kind: CompileErrorKind, detail: string) => CompileError;
+  /** A node already in the rewritten graph that is structurally equal to `node` (whose inputs must be rewritten ones). */
+  readonly existing: (node: Node) => Node | undefined;
 }
 
 /** A local rewrite: gets a node whose inputs are already rewritten; returns it or a replacement. */
@@ -36,6 +38,12 @@ export type RewriteRule = (node: Node, context: RewriteContext) => E.Either<Comp
 export class Interner {
   private readonly byHash = new Map<string, Node[]>();
   private readonly canonical = new Set<Node>();
+
+  /** The already-interned node structurally equal to `node`, if any (interns nothing). */
+  find(node: Node): Node | undefined {
+    if (this.canonical.has(node)) return node;
+    return this.byHash.get(node.hash)?.find((m) => sameStructure(m, node));
+  }
 
   /** The canonical copy of `node` (inputs interned first). */
   intern(node: Node): Node {
@@ -131,6 +139,7 @@ export const rewriteGraph = (g: Graph, pass: string, rule: RewriteRule): E.Eithe
       graph: g,
       original,
       fail: (kind, detail) => compileError(pass, kind, detail, { graph: g, node: original }),
+      existing: (candidate) => interner.find(candidate),
     };
     const result = rule(node, context);
     if (E.isLeft(result)) return result;

@@ -7,6 +7,7 @@
  *   neg(neg x)                                   -> x
  *   transpose(transpose(x, p), q)                -> transpose(x, p∘q), or x for the identity
  *   reshape / expandDims / squeeze chains        -> one reshape, or x when the shape is x's
+ *   reshape or transpose of a broadcast of a one-element value -> one broadcastTo of it
  *   broadcastTo(broadcastTo(x)) -> one broadcastTo; broadcastTo to x's own shape -> x
  *   elementwise op of broadcastTo(y)             -> the op of y, when implicit broadcasting
  *                                                   gives the same result shape
@@ -57,17 +58,28 @@ const sameOperands: AnyRule = (node, context) =>
 
 const RESHAPES: ReadonlySet<Op> = new Set<Op>([Op.Reshape, Op.ExpandDims, Op.Squeeze]);
 
+/** A broadcast of a one-element value: every element is that value, whatever the layout. */
+const uniformSource = (x: Node, rank: number): Node | undefined => {
+  if (x.op !== Op.BroadcastTo) return undefined;
+  const y = x.inputs[0]!;
+  return y.shape.every((d) => d === 1) && y.shape.length <= rank ? y : undefined;
+};
+
 /** reshape, expandDims and squeeze only relabel the same row-major elements. */
 const simplifyReshape: AnyRule = (node, context) => {
   let x = node.inputs[0]!;
   while (RESHAPES.has(x.op)) x = x.inputs[0]!;
   if (shapesEqual(x.shape, node.shape)) return E.right(x);
+  const uniform = uniformSource(x, node.shape.length);
+  if (uniform !== undefined) return fitTo(context, node, uniform);
   if (x === node.inputs[0]) return keep(node);
   return deriveNode(context, node, Op.Reshape, [x], { shape: node.shape });
 };
 
 const simplifyTranspose: Rule<typeof Op.Transpose> = (node, context) => {
   const x = node.inputs[0]!;
+  const uniform = uniformSource(x, node.shape.length);
+  if (uniform !== undefined) return fitTo(context, node, uniform);
   const inner = x.op === Op.Transpose ? x : undefined;
   // out[i] = x[perm[i]] = y[innerPerm[perm[i]]]
   const perm = inner === undefined ? node.params.perm : node.params.perm.map((p) => inner.params.perm[p]!);

@@ -136,8 +136,8 @@ describe("optimizeGraph", () => {
     `);
     expect(text(graph)).toMatchInlineSnapshot(`
       "graph g(x: f64[2,3]) {
-        %0: f64[] = constant 6
-        %2: f64[2,3] = add %0 x
+        %1: f64[] = constant 6
+        %2: f64[2,3] = add x %1
         return out0=%2, out1=%2
       }"
     `);

@@ -43,12 +43,17 @@ describe("eliminateCommonSubexpressions", () => {
     expect(out.outputNames).toEqual(g.outputNames);
   });
 
+  it("keeps the user's operand order when there is no twin to merge with", () => {
+    const g = build([tg.add(y, x), tg.greater(v, x)]);
+    expect(text(run(eliminateCommonSubexpressions, g))).toBe(text(g));
+  });
+
   it("merges a > b with b < a, and a >= b with b <= a", () => {
     const out = run(eliminateCommonSubexpressions, build([tg.greater(x, y), tg.less(y, x), tg.greaterEqual(x, v), tg.lessEqual(v, x)]));
     expect(text(out)).toMatchInlineSnapshot(`
-      "graph g(y: f64[2,3], x: f64[2,3], v: f64[3]) {
-        %3: bool[2,3] = less y x
-        %4: bool[2,3] = lessEqual v x
+      "graph g(x: f64[2,3], y: f64[2,3], v: f64[3]) {
+        %3: bool[2,3] = greater x y
+        %4: bool[2,3] = greaterEqual x v
         return out0=%3, out1=%3, out2=%4, out3=%4
       }"
     `);
@@ -63,10 +68,10 @@ describe("eliminateCommonSubexpressions", () => {
     const g = build([tg.mul(x, tg.constant([2, 2, 2], [3], "f64")), tg.mul(x, tg.full([3], 2, "f64")), tg.div(x, tg.scalar(0, "f64")), tg.div(x, tg.scalar(-0, "f64"))]);
     expect(text(run(eliminateCommonSubexpressions, g))).toMatchInlineSnapshot(`
       "graph g(x: f64[2,3]) {
-        %0: f64[3] = constant 2
+        %1: f64[3] = constant 2
         %2: f64[] = constant 0
         %3: f64[] = constant -0
-        %4: f64[2,3] = mul %0 x
+        %4: f64[2,3] = mul x %1
         %5: f64[2,3] = div x %2
         %6: f64[2,3] = div x %3
         return out0=%4, out1=%4, out2=%5, out3=%6
@@ -168,6 +173,20 @@ describe("simplifyAlgebra", () => {
       "graph g(x: f64[2,3], v: f64[3]) {
         %2: f64[4,2,3] = broadcastTo[shape=[4,2,3]] v
         return out0=x, out1=%2
+      }"
+    `);
+  });
+
+  it("turns a reshape or transpose of a broadcast one-element value into one broadcastTo", () => {
+    const s = tg.input("s", [1], "f64");
+    const b = tg.broadcastTo(s, [2, 3]);
+    const outs = [tg.reshape(b, [3, 2, 1]), tg.transpose(b), tg.mul(tg.reshape(tg.broadcastTo(s, [4]), [4, 1]), tg.input("m", [4, 5], "f64"))];
+    expect(simplified(outs)).toMatchInlineSnapshot(`
+      "graph g(s: f64[1], m: f64[4,5]) {
+        %2: f64[3,2,1] = broadcastTo[shape=[3,2,1]] s
+        %3: f64[3,2] = broadcastTo[shape=[3,2]] s
+        %4: f64[4,5] = mul s m
+        return out0=%2, out1=%3, out2=%4
       }"
     `);
   });
