@@ -4,7 +4,8 @@
  *
  * Static types: the shape as written becomes the tensor's static shape (`readonly [batch, 784]`).
  * Shapes are not checked statically here, so generic layer code can pass `[I, O]`; the
- * runtime rule rejects negative or fractional dims.
+ * runtime rule rejects negative or fractional dims. The dtype is `NoInfer` in results so
+ * an omitted dtype means f32 even where the call's context expects any tensor.
  */
 import { Op, type DType, type InitSpec } from "../ops.js";
 import type { Dim, Shape, Sym } from "../types/dims.js";
@@ -27,7 +28,7 @@ export const input = <const S extends Shape, D extends DType = "f32">(
   name: string,
   shape: S,
   dtype?: D,
-): Tensor<S, D> =>
+): Tensor<S, NoInfer<D>> =>
   apply<S, D, typeof Op.Input>(Op.Input, [], { name, shape: runtimeShape(shape), dtype: dtype ?? "f32" });
 
 /**
@@ -39,7 +40,7 @@ export const param = <const S extends Shape, D extends DType = "f32">(
   shape: S,
   dtype?: D,
   init?: InitSpec,
-): Tensor<S, D> =>
+): Tensor<S, NoInfer<D>> =>
   apply<S, D, typeof Op.Param>(Op.Param, [], {
     name,
     shape: runtimeShape(shape),
@@ -55,7 +56,7 @@ export const constant = <const S extends readonly number[], D extends DType = "f
   values: number | ArrayLike<number>,
   shape: S,
   dtype?: D,
-): Tensor<S, D> =>
+): Tensor<S, NoInfer<D>> =>
   apply<S, D, typeof Op.Constant>(Op.Constant, [], {
     values: typeof values === "number" ? [values] : Array.from(values),
     shape: [...shape],
@@ -63,21 +64,21 @@ export const constant = <const S extends readonly number[], D extends DType = "f
   });
 
 /** A rank-0 constant. @example const half = scalar(0.5, "f64"); */
-export const scalar = <D extends DType = "f32">(value: number, dtype?: D): Tensor<[], D> => constant(value, [], dtype);
+export const scalar = <D extends DType = "f32">(value: number, dtype?: D): Tensor<[], NoInfer<D>> => constant(value, [], dtype);
 
 /** A constant filled with one value. @example const t = full([2, 3], 7); */
 export const full = <const S extends readonly number[], D extends DType = "f32">(
   shape: S,
   value: number,
   dtype?: D,
-): Tensor<S, D> => constant<S, D>(value, shape, dtype);
+): Tensor<S, NoInfer<D>> => constant<S, D>(value, shape, dtype);
 /** Zeros. @example const z = zeros([3], "f64"); */
 export const zeros = <const S extends readonly number[], D extends DType = "f32">(
   shape: S,
   dtype?: D,
-): Tensor<S, D> => constant<S, D>(0, shape, dtype);
+): Tensor<S, NoInfer<D>> => constant<S, D>(0, shape, dtype);
 /** Ones. @example const o = ones([2, 2]); */
 export const ones = <const S extends readonly number[], D extends DType = "f32">(
   shape: S,
   dtype?: D,
-): Tensor<S, D> => constant<S, D>(1, shape, dtype);
+): Tensor<S, NoInfer<D>> => constant<S, D>(1, shape, dtype);

@@ -61,7 +61,7 @@ export const oneHot = <S extends Shape, DL extends DType, const N extends number
   labels: Check<IndexDTypeError<"oneHot", DL, S, "labels">, Tensor<S, DL>>,
   depth: Check<OneHotDepthError<N>, N>,
   dtype?: D,
-): OpResult<IndexDTypeError<"oneHot", DL, S, "labels"> | OneHotDepthError<N>, IsStatic<S> extends true ? [...S, N] : Shape, D> =>
+): OpResult<IndexDTypeError<"oneHot", DL, S, "labels"> | OneHotDepthError<N>, IsStatic<S> extends true ? [...S, N] : Shape, NoInfer<D>> =>
   withStaticType(apply(Op.OneHot, [labels as AnyTensor], { depth: depth as number, dtype: dtype ?? "f32" }));
 
 /**

@@ -23,11 +23,13 @@ export interface MatmulOptions {
 }
 
 /** `true`, `false`, or `"unknown"` for one transpose flag. */
-type Flag<O, K extends keyof MatmulOptions> = O extends { readonly [P in K]: true }
-  ? true
-  : O extends { readonly [P in K]?: false | undefined }
-    ? false
-    : "unknown";
+type Flag<O, K extends keyof MatmulOptions> = K extends keyof O
+  ? [O[K]] extends [true]
+    ? true
+    : [O[K]] extends [false | undefined]
+      ? false
+      : "unknown"
+  : false;
 
 /** [batch dims, rows, cols] of a matrix operand of rank >= 2, transposed when `T`. */
 type Matrix<S extends readonly unknown[], T> = S extends readonly [...infer Batch, infer R, infer C]

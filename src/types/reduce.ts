@@ -20,11 +20,13 @@ export interface ReduceOptions {
 }
 
 /** `true`, `false`, or `"unknown"` when keepdims is not a literal. */
-export type KeepDims<O> = O extends { readonly keepdims: true }
-  ? true
-  : O extends { readonly keepdims?: false | undefined }
-    ? false
-    : "unknown";
+export type KeepDims<O> = "keepdims" extends keyof O
+  ? [O["keepdims" & keyof O]] extends [true]
+    ? true
+    : [O["keepdims" & keyof O]] extends [false | undefined]
+      ? false
+      : "unknown"
+  : false;
 
 /** The axes as a normalized tuple, `["out", axis]`, or `"unknown"`. */
 type NormalizedAxes<S extends Shape, Ax> = [Ax] extends [undefined]
