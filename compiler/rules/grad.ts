@@ -10,8 +10,11 @@
  * - Broadcasting: cotangents are summed back to each operand's shape.
  * - Ties: max/min reductions and `maximum`/`minimum` split the cotangent evenly among
  *   tied entries (so the gradient of `max([1, 1])` is `[0.5, 0.5]`); relu'(0) = abs'(0) = 0.
- * - Infinite derivatives (log, sqrt, div, pow) multiply with `mulNoNan`, so a cotangent
- *   that is exactly zero (say, from the untaken branch of `where`) stays exactly zero.
+ * - Zero stays zero: wherever a rule multiplies the cotangent by a value computed from the
+ *   forward pass (a derivative, or the other operand of mul), it uses `mulNoNan(g, d)`, so
+ *   a cotangent that is exactly zero (say, from the untaken branch of `where`) stays
+ *   exactly zero even where d is inf or NaN (log or sqrt at 0, exp overflowing, pow(0, -1)),
+ *   at every order of differentiation. (Matmul and reductions use plain arithmetic.)
  * - Stable forms: softmax, logSoftmax and logsumexp use the forward output (or softmax)
  *   rather than exponentials of raw logits, so their gradients stay finite at ±1000.
  * - Integer and bool inputs (indices, labels, masks) get "none".
@@ -194,7 +197,7 @@ const reduceRules: { readonly [K in ReduceOp]: VjpRule<K> } = {
  * The gradient rule of every op.
  * @example
  * // the cotangent of x in y = sin(x), for the cotangent g of y, is g * cos(x):
- * vjpRules[Op.Sin]({ node, params: {}, inputs: [x], out: y, cotangent: g }) // [mul(g, cos(x))]
+ * vjpRules[Op.Sin]({ node, params: {}, inputs: [x], out: y, cotangent: g }) // [mulNoNan(g, cos(x))]
  */
 export const vjpRules: { readonly [K in Op]: VjpRule<K> } = {
   [Op.Input]: leafGrad(),
@@ -204,8 +207,8 @@ export const vjpRules: { readonly [K in Op]: VjpRule<K> } = {
   [Op.Abs]: elementwise((x) => sign(x)),
   [Op.Sign]: zeroGrad(),
   [Op.Exp]: elementwise((_x, y) => y),
-  [Op.Log]: elementwise((x) => reciprocal(x), true),
-  [Op.Sqrt]: elementwise((_x, y) => div(0.5, y), true),
+  [Op.Log]: elementwise((x) => reciprocal(x)),
+  [Op.Sqrt]: elementwise((_x, y) => div(0.5, y)),
   [Op.Square]: elementwise((x) => mul(x, 2)),
   [Op.Tanh]: elementwise((_x, y) => sub(1, square(y))),
   [Op.Sigmoid]: elementwise((_x, y) => mul(y, sub(1, y))),
@@ -217,7 +220,7 @@ export const vjpRules: { readonly [K in Op]: VjpRule<K> } = {
   [Op.Erf]: elementwise((x) => mul(exp(neg(square(x))), TWO_OVER_SQRT_PI)),
   [Op.Add]: bilinear((g) => [g, g]),
   [Op.Sub]: bilinear((g) => [g, neg(g)]),
-  [Op.Mul]: bilinear((g, a, b) => [mul(g, b), mul(g, a)]),
+  [Op.Mul]: bilinear((g, a, b) => [mulNoNan(g, b), mulNoNan(g, a)]),
   [Op.Div]: bilinear((g, _a, b, y) => [mulNoNan(g, reciprocal(b)), mulNoNan(g, neg(div(y, b)))]),
   [Op.Pow]: bilinear((g, a, b, y) => [mulNoNan(g, mul(b, pow(a, sub(b, 1)))), mulNoNan(g, mul(y, logWherePositive(a)))]),
   [Op.Maximum]: bilinear((g, a, b) => [pickWinner(g, greater(a, b), equal(a, b)), pickWinner(g, less(a, b), equal(a, b))]),

@@ -108,11 +108,11 @@ export const zerosLike = (t: AnyTensor): AnyTensor => {
   return shape.every((d) => typeof d === "number") ? constant(0, shape as readonly number[], dtype) : mulNoNan(scalar(0, dtype), t);
 };
 
-/** `g * d`, reduced back to `shape`. */
-export const scaleTo = (g: AnyTensor, d: AnyTensor, shape: RuntimeShape): AnyTensor => sumToShape(mul(g, d), shape);
-
-/** `g * d`, but exactly 0 wherever `g` is 0, even where `d` is inf or NaN; reduced back to `shape`. */
-export const safeScaleTo = (g: AnyTensor, d: AnyTensor, shape: RuntimeShape): AnyTensor => sumToShape(mulNoNan(g, d), shape);
+/**
+ * `g * d`, but exactly 0 wherever `g` is 0, even where `d` is inf or NaN (say, in the
+ * untaken branch of a `where`); reduced back to `shape`.
+ */
+export const scaleTo = (g: AnyTensor, d: AnyTensor, shape: RuntimeShape): AnyTensor => sumToShape(mulNoNan(g, d), shape);
 
 /** 1 / t */
 export const reciprocal = (t: AnyTensor): AnyTensor => div(1, t);
@@ -136,16 +136,15 @@ export const leafGrad = <K extends Op>(): VjpRule<K> => () => [];
 export const zeroGrad = <K extends Op>(): VjpRule<K> => (ctx) => ctx.inputs.map((t) => (floatInput(t) ? "zero" : "none"));
 
 /**
- * Unary elementwise ops: `dx = g * df(x, y)`. With `safe`, the product is `mulNoNan`, so a
- * zero cotangent stays exactly zero where the derivative is infinite (log, sqrt at 0).
+ * Unary elementwise ops: `dx = mulNoNan(g, df(x, y))`, so a zero cotangent stays exactly
+ * zero where the derivative is infinite or NaN (log or sqrt at 0, exp overflowing).
  * @example elementwise((x) => cos(x)) // the rule of sin
  */
 export const elementwise =
-  <K extends Op>(df: (x: AnyTensor, y: AnyTensor) => AnyTensor, safe = false): VjpRule<K> =>
+  <K extends Op>(df: (x: AnyTensor, y: AnyTensor) => AnyTensor): VjpRule<K> =>
   (ctx) => {
     const x = arg(ctx, 0);
-    if (!floatInput(x)) return ["none"];
-    return [(safe ? safeScaleTo : scaleTo)(ctx.cotangent, df(x, ctx.out), x.node.shape)];
+    return floatInput(x) ? [scaleTo(ctx.cotangent, df(x, ctx.out), x.node.shape)] : ["none"];
   };
 
 /**

@@ -34,10 +34,10 @@ it("prints the gradient graph with origins and source lines", () => {
       %15: f32[1,1] = div %12 %14                           # grad of %11 · test/compiler/grad-dump.test.ts:17
       %16: f32[batch,1] = broadcastTo[shape=[batch,1]] %15  # grad of %11 · test/compiler/grad-dump.test.ts:17
       %17: f32[batch,1] = mul %9 %5                         # grad of %10 · test/compiler/grad-dump.test.ts:17
-      %18: f32[batch,1] = mul %16 %17                       # grad of %10 · test/compiler/grad-dump.test.ts:17
+      %18: f32[batch,1] = mulNoNan %16 %17                  # grad of %10 · test/compiler/grad-dump.test.ts:17
       %19: f32[batch,1] = square %8                         # grad of %8 · test/compiler/grad-dump.test.ts:15
       %20: f32[batch,1] = sub %4 %19                        # grad of %8 · test/compiler/grad-dump.test.ts:15
-      %21: f32[batch,1] = mul %18 %20                       # grad of %8 · test/compiler/grad-dump.test.ts:15
+      %21: f32[batch,1] = mulNoNan %18 %20                  # grad of %8 · test/compiler/grad-dump.test.ts:15
       %22: f32[2,1] = matmul[transposeA] x %21              # grad of %6 · test/compiler/grad-dump.test.ts:15
       %23: f32[1] = sum[axes=[0]] %21                       # grad of %7 · test/compiler/grad-dump.test.ts:15
       return loss=%11, dW=%22, db=%23
@@ -55,11 +55,11 @@ it("marks gradient-of-gradient nodes with the gradient node they came from", () 
       %2: f64[1] = reshape[shape=[1]] %0      # grad of sum f64[] · test/compiler/grad-dump.test.ts:50
       %3: f64[3] = broadcastTo[shape=[3]] %2  # grad of sum f64[] · test/compiler/grad-dump.test.ts:50
       %4: f64[3] = cos p                      # grad of sin f64[3] · test/compiler/grad-dump.test.ts:50
-      %5: f64[3] = mul %3 %4                  # grad of sin f64[3] · test/compiler/grad-dump.test.ts:50
-      %6: f64[3] = mul %3 %3                  # grad of %5 · test/compiler/grad-dump.test.ts:50
+      %5: f64[3] = mulNoNan %3 %4             # grad of sin f64[3] · test/compiler/grad-dump.test.ts:50
+      %6: f64[3] = mulNoNan %3 %3             # grad of %5 · test/compiler/grad-dump.test.ts:50
       %7: f64[3] = sin p                      # grad of %4 · test/compiler/grad-dump.test.ts:50
       %8: f64[3] = neg %7                     # grad of %4 · test/compiler/grad-dump.test.ts:50
-      %9: f64[3] = mul %6 %8                  # grad of %4 · test/compiler/grad-dump.test.ts:50
+      %9: f64[3] = mulNoNan %6 %8             # grad of %4 · test/compiler/grad-dump.test.ts:50
       return dp=%5, ddp=%9
     }"
   `);
