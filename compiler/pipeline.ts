@@ -12,6 +12,7 @@
  */
 import * as E from "fp-ts/lib/Either.js";
 import type { Graph } from "../src/graph/graph.js";
+import type { Node } from "../src/graph/node.js";
 import { compileError, type CompileError } from "./errors.js";
 import { verifyGraph } from "./passes/verifyGraph.js";
 import { eliminateCommonSubexpressions } from "./passes/eliminateCommonSubexpressions.js";
@@ -28,12 +29,17 @@ export interface OptimizeOptions {
   readonly fold?: FoldOptions;
 }
 
-/** One pass run: how many nodes the graph had before and after it. */
+/**
+ * One pass run: how many nodes the graph had before and after it. Rewrites leave replaced
+ * nodes for eliminateDeadNodes, so `reachableAfter` (nodes the outputs depend on) shows a
+ * rewriting pass's own effect.
+ */
 export interface PassStat {
   readonly pass: string;
   readonly round: number;
   readonly nodesBefore: number;
   readonly nodesAfter: number;
+  readonly reachableAfter: number;
 }
 
 export interface Optimized {
@@ -43,6 +49,18 @@ export interface Optimized {
 
 type Pass = (g: Graph) => E.Either<CompileError, Graph>;
 
+const reachableCount = (g: Graph): number => {
+  const seen = new Set<Node>();
+  const stack = [...g.outputs];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...n.inputs);
+  }
+  return seen.size;
+};
+
 /** A fingerprint of a graph's structure: equal fingerprints mean a round changed nothing. */
 const fingerprint = (g: Graph): string => `${g.nodes.map((n) => n.hash).join(",")}|${g.outputs.map((o) => o.hash).join(",")}`;
 
@@ -50,7 +68,7 @@ const fingerprint = (g: Graph): string => `${g.nodes.map((n) => n.hash).join(","
  * Verifies, then simplifies a graph to a fixed point.
  * @example
  * const { graph, stats } = orThrow(optimizeGraph(buildGraph(grads), { verify: true }));
- * console.table(stats); // [{ pass: "eliminateCommonSubexpressions", round: 1, nodesBefore: 40, nodesAfter: 36 }, ...]
+ * console.log(formatPassStats(stats)); // one row per pass: nodes before, after, reachable after
  */
 export const optimizeGraph = (g: Graph, options: OptimizeOptions = {}): E.Either<CompileError, Optimized> => {
   const sequence: readonly (readonly [string, Pass])[] = [
@@ -74,7 +92,7 @@ export const optimizeGraph = (g: Graph, options: OptimizeOptions = {}): E.Either
         const ok = verifyGraph(next.right);
         if (E.isLeft(ok)) return E.left(compileError(pass, "internal", `left an invalid graph: ${ok.left.message}`));
       }
-      stats.push({ pass, round, nodesBefore: graph.nodes.length, nodesAfter: next.right.nodes.length });
+      stats.push({ pass, round, nodesBefore: graph.nodes.length, nodesAfter: next.right.nodes.length, reachableAfter: reachableCount(next.right) });
       graph = next.right;
     }
     if (fingerprint(graph) === before) break;
@@ -84,11 +102,11 @@ export const optimizeGraph = (g: Graph, options: OptimizeOptions = {}): E.Either
 
 /**
  * Node counts as a Markdown table, one row per pass run.
- * @example formatPassStats(stats) // "| round | pass | nodes before | nodes after |\n| --- | ..."
+ * @example formatPassStats(stats) // "| round | pass | nodes before | nodes after | reachable after |\n| --- | ..."
  */
 export const formatPassStats = (stats: readonly PassStat[]): string =>
   [
-    "| round | pass | nodes before | nodes after |",
-    "| ---: | --- | ---: | ---: |",
-    ...stats.map((s) => `| ${s.round} | ${s.pass} | ${s.nodesBefore} | ${s.nodesAfter} |`),
+    "| round | pass | nodes before | nodes after | reachable after |",
+    "| ---: | --- | ---: | ---: | ---: |",
+    ...stats.map((s) => `| ${s.round} | ${s.pass} | ${s.nodesBefore} | ${s.nodesAfter} | ${s.reachableAfter} |`),
   ].join("\n");

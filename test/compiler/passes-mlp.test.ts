@@ -102,6 +102,12 @@ describe.each([
     expect(leftovers).toEqual([]);
   });
 
+  it("keeps gradient annotations pointing into the graph", () => {
+    const inGraph = (gr: Graph): number => gr.nodes.filter((n) => n.origin !== undefined && gr.ids.has(n.origin)).length;
+    if (withLoss) expect(inGraph(optimized)).toBe(optimized.nodes.filter((n) => n.origin !== undefined).length);
+    expect(inGraph(optimized)).toBeGreaterThan(withLoss ? 10 : 5);
+  });
+
   it("computes the same gradients as before optimization", () => {
     const feeds = feedsFor(g);
     const before = evaluate(g.outputs, feeds);

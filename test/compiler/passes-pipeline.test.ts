@@ -142,18 +142,18 @@ describe("optimizeGraph", () => {
       }"
     `);
     expect(formatPassStats(stats)).toMatchInlineSnapshot(`
-      "| round | pass | nodes before | nodes after |
-      | ---: | --- | ---: | ---: |
-      | 1 | eliminateCommonSubexpressions | 13 | 12 |
-      | 1 | foldConstants | 12 | 12 |
-      | 1 | simplifyAlgebra | 12 | 9 |
-      | 1 | eliminateCommonSubexpressions | 9 | 8 |
-      | 1 | eliminateDeadNodes | 8 | 3 |
-      | 2 | eliminateCommonSubexpressions | 3 | 3 |
-      | 2 | foldConstants | 3 | 3 |
-      | 2 | simplifyAlgebra | 3 | 3 |
-      | 2 | eliminateCommonSubexpressions | 3 | 3 |
-      | 2 | eliminateDeadNodes | 3 | 3 |"
+      "| round | pass | nodes before | nodes after | reachable after |
+      | ---: | --- | ---: | ---: | ---: |
+      | 1 | eliminateCommonSubexpressions | 13 | 12 | 12 |
+      | 1 | foldConstants | 12 | 12 | 10 |
+      | 1 | simplifyAlgebra | 12 | 9 | 4 |
+      | 1 | eliminateCommonSubexpressions | 9 | 8 | 3 |
+      | 1 | eliminateDeadNodes | 8 | 3 | 3 |
+      | 2 | eliminateCommonSubexpressions | 3 | 3 | 3 |
+      | 2 | foldConstants | 3 | 3 | 3 |
+      | 2 | simplifyAlgebra | 3 | 3 | 3 |
+      | 2 | eliminateCommonSubexpressions | 3 | 3 | 3 |
+      | 2 | eliminateDeadNodes | 3 | 3 | 3 |"
     `);
     const last = stats.filter((s) => s.round === stats[stats.length - 1]!.round);
     expect(last.every((s) => s.nodesBefore === s.nodesAfter)).toBe(true);
