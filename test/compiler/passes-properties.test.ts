@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import * as E from "fp-ts/lib/Either.js";
+import * as tg from "../../src/index.js";
 import { buildGraph, type Graph } from "../../src/graph/graph.js";
 import { evaluate } from "../../runtime/interpret.js";
 import type { TensorValue } from "../../runtime/value.js";
@@ -42,8 +43,7 @@ const difference = (before: readonly TensorValue[], after: readonly TensorValue[
   return undefined;
 };
 
-const checkPass = (pass: Pass, rg: RandomGraph, feeds: Record<string, TensorValue>): void => {
-  const g = graphOf(rg);
+const checkPass = (pass: Pass, rg: RandomGraph, feeds: Record<string, TensorValue>, g: Graph = graphOf(rg)): void => {
   const out = pass(g);
   if (E.isLeft(out)) throw new Error(`${out.left.message}\n${describeRandomGraph(rg)}`);
   const verified = verifyGraph(out.right);
@@ -84,6 +84,22 @@ describe("rewrites are exact for NaN, ±inf and ±0", () => {
     fc.assert(
       fc.property(randomGraph().chain((graph) => specialFeeds(graph).map((feeds) => ({ graph, feeds }))), ({ graph, feeds }) => checkPass(pass, graph, feeds)),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe("optimizeGraph on gradient graphs of random graphs", () => {
+  it("keeps the gradients' values, shapes and dtypes", () => {
+    fc.assert(
+      fc.property(randomGraphCase({ smooth: true }), ({ graph, feeds }) => {
+        const { inputs, outputs } = buildRandomGraph(graph);
+        const wrt = inputLeaves(graph).flatMap((l, i) => (l.dtype === "f64" ? [inputs[i]!] : []));
+        fc.pre(wrt.length > 0);
+        const loss = outputs.map((o) => tg.sum(tg.mul(o, o))).reduce((a, b) => tg.add(a, b));
+        const grads = tg.grad(loss, wrt);
+        checkPass(pipeline, graph, feeds, buildGraph([loss, ...grads], "gradients"));
+      }),
+      { numRuns: 100 },
     );
   });
 });
