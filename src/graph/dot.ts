@@ -15,7 +15,7 @@
  *   without a location, are outside any cluster.
  * - Two calls of one layer function are told apart by source positions: walking forward
  *   ops in id order, an op at a position (file:line:column) already seen in the current
- *   instance of its layer starts a new instance ("dense", "dense #2").
+ *   instance of its layer starts a new instance ("dense #1", "dense #2").
  * - A leaf joins the cluster of its first consumer in the same layer (a param made inside
  *   `dense` sits in that call's cluster); a gradient node joins its origin's cluster.
  */
@@ -117,11 +117,13 @@ const clusterNodes = (g: Graph, modelFunction: string | undefined): { clusters: 
     const home = (consumers.get(leaf) ?? []).map((u) => of.get(u)).find((c) => c !== undefined && clusters[c]!.name === name);
     if (home !== undefined) of.set(leaf, home);
   }
-  const instances = new Map<string, number>();
+  const calls = new Map<string, number>();
+  for (const c of clusters) calls.set(c.name, (calls.get(c.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
   for (const c of clusters) {
-    const k = (instances.get(c.name) ?? 0) + 1;
-    instances.set(c.name, k);
-    if (k > 1) c.label = `${c.name} #${k}`;
+    const k = (seen.get(c.name) ?? 0) + 1;
+    seen.set(c.name, k);
+    if (calls.get(c.name)! > 1) c.label = `${c.name} #${k}`;
   }
   return { clusters, of };
 };
