@@ -41,3 +41,5 @@ export { foldConstants, foldConstantsWith, DEFAULT_FOLD_LIMIT, type FoldOptions 
 export { simplifyAlgebra } from "../compiler/passes/simplifyAlgebra.js";
 export { eliminateDeadNodes } from "../compiler/passes/eliminateDeadNodes.js";
 export { CompileFailure, orThrow, type CompileError, type CompileErrorKind } from "../compiler/errors.js";
+export { graphToJson, graphFromJson, parseGraphJson, graphToDocument, formatGraphJsonError, GRAPH_JSON_LIMITS, GRAPH_JSON_FORMAT, GRAPH_JSON_VERSION, type GraphJsonError, type GraphDocument, type NodeDoc, type JsonOptions } from "./graph/json.js";
+export { graphToDot, escapeDot, type DotOptions } from "./graph/dot.js";
