@@ -43,7 +43,7 @@ const fail = (kind: CompileErrorKind, detail: string): E.Either<CompileError, ne
 const typeText = (n: Node): string => `${n.dtype}${compactShape(n.shape)}`;
 
 /** `input 'labels' i32[batch] at train.ts:12` or `sum f32[batch] at model.ts:9`. */
-export const describeForGrad = (n: Node): string =>
+const describeForGrad = (n: Node): string =>
   `${n.op}${n.op === Op.Input || n.op === Op.Param ? ` '${n.params.name}'` : ""} ${typeText(n)} at ${formatLoc(n.loc)}`;
 
 /** Nodes under `outputs`, inputs first, each once (iterative, so deep graphs are fine). */

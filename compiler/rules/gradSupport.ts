@@ -160,7 +160,7 @@ export const linear =
 /**
  * Broadcasting binary ops: `[da, db]` at the output's shape, each reduced back to its
  * operand's shape; i32/bool operands get none.
- * @example bilinear((g, a, b) => [mul(g, b), mul(g, a)]) // the rule of mul
+ * @example bilinear((g, a, b) => [mulNoNan(g, b), mulNoNan(g, a)]) // the rule of mul
  */
 export const bilinear =
   <K extends Op>(f: (g: AnyTensor, a: AnyTensor, b: AnyTensor, y: AnyTensor) => readonly [AnyTensor, AnyTensor]): VjpRule<K> =>

@@ -3,7 +3,8 @@
  * - every row of the op-spec table (first order; second order for `secondOrder` rows via
  *   Hessian-vector products, i.e. grad of grad); "zero" rows give exactly zero gradients;
  *   "none" rows refuse to differentiate with respect to their integer inputs;
- * - random composed graphs from `test/support/randomGraph.ts` (smooth mode).
+ * - random composed graphs from `test/support/randomGraph.ts` (smooth mode), whose
+ *   gradient graphs must also pass `verifyGraph`.
  *
  * Error measure: |symbolic - numeric| / max(1, |symbolic|, |numeric|) <= 1e-6, with
  * central differences of `sum(out * w)` for a random weight `w`, so every output entry
@@ -16,7 +17,9 @@ import { ALL_OPS, Op, isFloat } from "../../src/ops.js";
 import { wrap, type AnyTensor } from "../../src/tensor.js";
 import { makeNode, type Node, type NodeSpec } from "../../src/graph/node.js";
 import { grad, GradError } from "../../src/autodiff.js";
+import * as E from "fp-ts/lib/Either.js";
 import { evaluate } from "../../runtime/interpret.js";
+import { verifyGraph } from "../../compiler/passes/verifyGraph.js";
 import { tensorValue, type TensorValue } from "../../runtime/value.js";
 import { opSpecTable, type Domain, type OpSpecRow } from "../support/opspec.js";
 import { buildRandomGraph, describeRandomGraph, domainValues, inputLeaves, randomGraphCase } from "../support/randomGraph.js";
@@ -182,7 +185,9 @@ describe("random composed graphs (smooth mode) match finite differences", () => 
       fc.property(graphCase, ({ graph, feeds, weights }) => {
         const { inputs, outputs } = buildRandomGraph(graph);
         const wrt = inputLeaves(graph).flatMap((l, i) => (l.dtype === "f64" ? [{ name: l.name, tensor: inputs[i]! }] : []));
-        checkFirstOrder(describeRandomGraph(graph), weightedLoss(outputs, weights), wrt, feeds, STEP);
+        const grads = checkFirstOrder(describeRandomGraph(graph), weightedLoss(outputs, weights), wrt, feeds, STEP);
+        const verified = verifyGraph(tg.buildGraph(grads.length > 0 ? grads : outputs));
+        expect(E.isRight(verified) ? "ok" : verified.left.message).toBe("ok");
       }),
       { numRuns: 60 },
     );
