@@ -79,6 +79,29 @@ const extent = (values: readonly number[], fallback: Range): Range => {
   return { lo, hi };
 };
 
+type Pixel = readonly [number, number];
+
+/** Points along a polyline (vertices and 4 points per segment), to estimate what a box would hide. */
+const samplePath = (pixels: readonly Pixel[]): Pixel[] =>
+  pixels.flatMap((p, i) => {
+    const next = pixels[i + 1];
+    if (next === undefined) return [p];
+    return [0, 0.25, 0.5, 0.75].map((t): Pixel => [p[0] + (next[0] - p[0]) * t, p[1] + (next[1] - p[1]) * t]);
+  });
+
+/** The plot corner where a legend box covers the fewest curve points (top right first on ties). */
+const placeLegend = (pixels: readonly Pixel[], plot: { left: number; top: number; right: number; bottom: number }, w: number, h: number): { x: number; y: number } => {
+  const pad = 8;
+  const corners = [
+    { x: plot.right - w - pad, y: plot.top + pad },
+    { x: plot.right - w - pad, y: plot.bottom - h - pad },
+    { x: plot.left + pad, y: plot.top + pad },
+    { x: plot.left + pad, y: plot.bottom - h - pad },
+  ];
+  const covered = (c: { x: number; y: number }): number => pixels.filter(([px, py]) => px >= c.x - 4 && px <= c.x + w + 4 && py >= c.y - 4 && py <= c.y + h + 4).length;
+  return corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
+};
+
 /** One chart as an SVG `<g>` positioned at (x, y). */
 const chartGroup = (series: readonly ChartSeries[], options: ChartOptions, x: number, y: number, width: number, height: number): string => {
   const log = options.yScale === "log";
@@ -122,6 +145,17 @@ const chartGroup = (series: readonly ChartSeries[], options: ChartOptions, x: nu
   }
   if (all.length === 0) parts.push(`<text x="${num(MARGIN.left + plotW / 2)}" y="${num(MARGIN.top + plotH / 2)}" text-anchor="middle" fill="#888888">no data</text>`);
 
+  const legendWidth = 34 + 6.5 * Math.max(0, ...series.map((s) => s.name.length));
+  const legendHeight = 8 + 16 * series.length;
+  const legend = placeLegend(
+    series.flatMap((s) => samplePath(s.points.filter(usable).map((p) => [sx(p[0]), sy(p[1])] as const))),
+    { left: MARGIN.left, top: MARGIN.top, right: MARGIN.left + plotW, bottom: MARGIN.top + plotH },
+    legendWidth,
+    legendHeight,
+  );
+  if (series.length > 0) {
+    parts.push(`<rect x="${num(legend.x)}" y="${num(legend.y)}" width="${num(legendWidth)}" height="${legendHeight}" fill="#ffffff" fill-opacity="0.85" stroke="#dddddd"/>`);
+  }
   series.forEach((s, i) => {
     const color = escapeXml(s.color ?? PALETTE[i % PALETTE.length]!);
     // Non-finite (or, on a log scale, non-positive) points break the line into segments.
@@ -141,10 +175,10 @@ const chartGroup = (series: readonly ChartSeries[], options: ChartOptions, x: nu
     if (usableCount > 0 && usableCount <= 40) {
       for (const p of s.points.filter(usable)) parts.push(`<circle cx="${num(sx(p[0]))}" cy="${num(sy(p[1]))}" r="2.5" fill="${color}"/>`);
     }
-    const ly = MARGIN.top + 12 + i * 16;
-    const lx = MARGIN.left + plotW - 130;
-    parts.push(`<line x1="${num(lx)}" x2="${num(lx + 20)}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
-    parts.push(`<text x="${num(lx + 26)}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    const ly = legend.y + 12 + i * 16;
+    const lx = legend.x + 6;
+    parts.push(`<line x1="${num(lx)}" x2="${num(lx + 20)}" y1="${num(ly)}" y2="${num(ly)}" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${num(lx + 26)}" y="${num(ly)}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
   parts.push("</g>");
   return parts.join("\n");

@@ -77,6 +77,9 @@ describe("SVG charts", () => {
     expect(paths).toHaveLength(4);
     expect(paths.filter((p) => p.attrs["stroke-dasharray"] !== undefined)).toHaveLength(2);
     for (const p of paths) expect(p.attrs["d"]).toMatch(/^M[\d.]+,[\d.]+( L[\d.]+,[\d.]+){9}$/);
+    // Legends avoid the curves: top right for falling loss, bottom right for rising accuracy.
+    const legends = all(svg, "rect").filter((r) => r.attrs["fill-opacity"] !== undefined);
+    expect(legends.map((r) => Number(r.attrs["y"]) < 380 / 2)).toEqual([true, false]);
   });
 
   it("maps points into the plot area: higher values are drawn higher", () => {
