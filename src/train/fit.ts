@@ -12,6 +12,8 @@ import type { ParamValues } from "../nn/init.js";
 import type { TensorValue } from "../../runtime/value.js";
 import type { Trainer, TrainState } from "./trainer.js";
 import type { Evaluator, FeedBuilder } from "./evaluate.js";
+import { createProgressBar, type ProgressStream } from "./progress.js";
+import { saveTrainState } from "./trainCheckpoint.js";
 
 export interface EarlyStopping {
   /** Epochs without improvement of the validation loss before stopping. */
@@ -67,6 +69,8 @@ export interface EpochEvent {
   readonly seconds: number;
   /** True when this epoch has the best validation loss so far. */
   readonly best: boolean;
+  /** The state at the end of this epoch (e.g. to checkpoint it). */
+  readonly state: TrainState;
 }
 
 export type FitEvent = StepEvent | EpochEvent;
@@ -164,6 +168,7 @@ export async function* fitIter(trainer: Trainer, start: TrainState, options: Fit
       ...(val?.accuracy === undefined ? {} : { validationAccuracy: val.accuracy }),
       seconds: (performance.now() - t0) / 1000,
       best: improved,
+      state,
     };
     history.push(event);
     yield event;
@@ -179,15 +184,50 @@ export async function* fitIter(trainer: Trainer, start: TrainState, options: Fit
 
 const bestEpochOf = (best: { epoch: number } | undefined): { bestEpoch?: number } => (best === undefined ? {} : { bestEpoch: best.epoch });
 
+export interface FitExtras {
+  /** Sees every step and epoch event. */
+  readonly onEvent?: (e: FitEvent) => void;
+  /** Draws a progress bar on this stream when it is a TTY outside CI (e.g. `process.stderr`). */
+  readonly progress?: ProgressStream;
+  /** Saves the state atomically after every epoch and when training stops (also when aborted). */
+  readonly checkpoint?: { readonly path: string; readonly metadata?: Readonly<Record<string, string>> };
+}
+
 /**
- * Trains to the end (or until stopped) and returns the result; `onEvent` sees every event.
+ * Trains to the end (or until stopped) and returns the result.
  * @example const { state, history } = await fit(trainer, trainer.init(0), { epochs: 10, batchSize: 64, train, feeds });
  */
-export const fit = async (trainer: Trainer, start: TrainState, options: FitOptions, onEvent?: (e: FitEvent) => void): Promise<FitResult> => {
+export const fit = async (trainer: Trainer, start: TrainState, options: FitOptions, extras: FitExtras | ((e: FitEvent) => void) = {}): Promise<FitResult> => {
+  const { onEvent, progress, checkpoint } = typeof extras === "function" ? { onEvent: extras, progress: undefined, checkpoint: undefined } : extras;
+  const rows = options.train.features.rows;
+  const stepsPerEpoch = options.lastBatch === "drop" ? Math.floor(rows / options.batchSize) : Math.ceil(rows / options.batchSize);
+  const bar = progress === undefined ? undefined : createProgressBar({ epochs: options.epochs, stepsPerEpoch, stream: progress });
+  const save = (state: TrainState): void => {
+    if (checkpoint !== undefined) saveTrainState(checkpoint.path, trainer, state, checkpoint.metadata);
+  };
   const it = fitIter(trainer, start, options);
-  for (;;) {
-    const next = await it.next();
-    if (next.done === true) return next.value;
-    onEvent?.(next.value);
+  try {
+    for (;;) {
+      const next = await it.next();
+      if (next.done === true) {
+        save(next.value.state);
+        return next.value;
+      }
+      const e = next.value;
+      if (e.kind === "step") bar?.step({ epoch: e.epoch, step: e.stepInEpoch, loss: e.loss, ...(e.accuracy === undefined ? {} : { accuracy: e.accuracy }) });
+      else {
+        bar?.endEpoch({
+          epoch: e.epoch,
+          loss: e.trainLoss,
+          ...(e.trainAccuracy === undefined ? {} : { accuracy: e.trainAccuracy }),
+          ...(e.validationLoss === undefined ? {} : { validationLoss: e.validationLoss }),
+          ...(e.validationAccuracy === undefined ? {} : { validationAccuracy: e.validationAccuracy }),
+        });
+        save(e.state);
+      }
+      onEvent?.(e);
+    }
+  } finally {
+    bar?.close();
   }
 };

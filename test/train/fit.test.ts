@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adam, createTrainer, input, mlp, softmaxCrossEntropy, sym, tanh, type Tensor } from "../../src/index.js";
+import { adam, sgd, createTrainer, input, mlp, softmaxCrossEntropy, sym, tanh, type Tensor } from "../../src/index.js";
 import { loadIris } from "../../src/data/builtin.js";
 import { splitDataset } from "../../src/data/split.js";
 import { scaleSplits } from "../../src/data/preprocess.js";
@@ -7,6 +7,10 @@ import { toFloat32 } from "../../src/data/dataset.js";
 import { createEvaluator, supervisedFeeds } from "../../src/train/evaluate.js";
 import { fit, fitIter, type FitEvent } from "../../src/train/fit.js";
 import { trainIris } from "../../examples/iris.js";
+import { loadTrainState } from "../../src/train/trainCheckpoint.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const setup = () => {
   const batch = sym("batch");
@@ -83,5 +87,31 @@ describe("fit", () => {
     let epochs = 0;
     for await (const e of fitIter(trainer, trainer.init(0), { epochs: 2, batchSize: 64, train: splits.train, feeds })) if (e.kind === "epoch") epochs++;
     expect(epochs).toBe(2);
+  });
+
+  it("checkpoints each epoch and resumes from the file to the same params as an uninterrupted run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-fit-"));
+    try {
+      const path = join(dir, "run.safetensors");
+      const { trainer, feeds, splits } = setup();
+      const options = { batchSize: 16, train: splits.train, feeds };
+      const full = await fit(trainer, trainer.init(9), { ...options, epochs: 3 });
+      const controller = new AbortController();
+      const first = await fit(trainer, trainer.init(9), { ...options, epochs: 3, signal: controller.signal }, {
+        checkpoint: { path },
+        onEvent: (e) => e.kind === "epoch" && e.epoch === 2 && controller.abort(),
+      });
+      expect(first.stoppedBy).toBe("aborted");
+      const loaded = loadTrainState(path, trainer, trainer.init(0));
+      expect(loaded.epoch).toBe(2);
+      const resumed = await fit(trainer, loaded, { ...options, epochs: 3 });
+      for (const k of Object.keys(full.state.params)) {
+        expect(Buffer.from(resumed.state.params[k]!.data.buffer).equals(Buffer.from(full.state.params[k]!.data.buffer))).toBe(true);
+      }
+      const other = createTrainer({ loss: trainer.config.loss, params: trainer.config.params, optimizer: sgd(), learningRate: 0.1 });
+      expect(() => loadTrainState(path, other, other.init(0))).toThrow(/graph|opt\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
