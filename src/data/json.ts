@@ -14,7 +14,7 @@ import * as t from "io-ts";
 import { DataError, type DataIssue, type Dataset } from "./dataset.js";
 import { NumberFromJsonCell, tableToDataset, type RawRecord, type TableOptions } from "./table.js";
 
-export interface JsonOptions extends TableOptions {
+export interface JsonDatasetOptions extends TableOptions {
   /** Column names for a JSON array of arrays (default col1, col2, ...). Ignored for objects. */
   readonly columns?: readonly string[];
 }
@@ -29,7 +29,7 @@ const MAX_ISSUES = 20;
  * @example
  * decodeJsonDataset([{ x: 1, label: "a" }, { x: 2, label: "b" }], { label: "label" }) // Right(2 rows)
  */
-export const decodeJsonDataset = (value: unknown, options: JsonOptions = {}): E.Either<DataError, Dataset<Float64Array>> => {
+export const decodeJsonDataset = (value: unknown, options: JsonDatasetOptions = {}): E.Either<DataError, Dataset<Float64Array>> => {
   const source = options.source ?? "json";
   const rows = JsonRows.decode(value);
   if (E.isLeft(rows)) {
@@ -65,7 +65,7 @@ export const decodeJsonDataset = (value: unknown, options: JsonOptions = {}): E.
 };
 
 /** Parses JSON text into a dataset (pure); a syntax error is reported with its position. */
-export const parseJsonDataset = (text: string, options: JsonOptions = {}): E.Either<DataError, Dataset<Float64Array>> => {
+export const parseJsonDataset = (text: string, options: JsonDatasetOptions = {}): E.Either<DataError, Dataset<Float64Array>> => {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -81,7 +81,7 @@ export const parseJsonDataset = (text: string, options: JsonOptions = {}): E.Eit
  * @example
  * const ds = loadJson("data/points.json", { label: "class" });
  */
-export const loadJson = (path: string, options: JsonOptions = {}): Dataset<Float64Array> => {
+export const loadJson = (path: string, options: JsonDatasetOptions = {}): Dataset<Float64Array> => {
   const result = parseJsonDataset(fs.readFileSync(path, "utf8"), { source: path, ...options });
   if (E.isLeft(result)) throw result.left;
   return result.right;

@@ -164,14 +164,14 @@ export const scaleSplits = <A extends FloatArray>(
  * One-hot encodes class indices as a row-major `[labels.length, numClasses]` matrix.
  *
  * @example
- * oneHot([2, 0], 3) // Float32Array [0, 0, 1, 1, 0, 0]
+ * oneHotEncode([2, 0], 3) // Float32Array [0, 0, 1, 1, 0, 0]
  */
-export const oneHot = (labels: ArrayLike<number>, numClasses: number, dtype: "f32" | "f64" = "f32"): Float32Array | Float64Array => {
-  if (!Number.isInteger(numClasses) || numClasses < 1) dataFail("oneHot", `numClasses must be a positive integer, got ${numClasses}`);
+export const oneHotEncode = (labels: ArrayLike<number>, numClasses: number, dtype: "f32" | "f64" = "f32"): Float32Array | Float64Array => {
+  if (!Number.isInteger(numClasses) || numClasses < 1) dataFail("oneHotEncode", `numClasses must be a positive integer, got ${numClasses}`);
   const out = dtype === "f32" ? new Float32Array(labels.length * numClasses) : new Float64Array(labels.length * numClasses);
   for (let r = 0; r < labels.length; r++) {
     const k = labels[r]!;
-    if (!Number.isInteger(k) || k < 0 || k >= numClasses) dataFail("oneHot", `label ${k} at position ${r} is out of range [0, ${numClasses})`);
+    if (!Number.isInteger(k) || k < 0 || k >= numClasses) dataFail("oneHotEncode", `label ${k} at position ${r} is out of range [0, ${numClasses})`);
     out[r * numClasses + k] = 1;
   }
   return out;

@@ -15,7 +15,7 @@ import {
   fitMinMax,
   fitStandardizer,
   formatNonFinite,
-  oneHot,
+  oneHotEncode,
   scaleSplits,
 } from "../../src/data/preprocess.js";
 import { splitDataset } from "../../src/data/split.js";
@@ -97,14 +97,14 @@ describe("scalers", () => {
   });
 });
 
-describe("oneHot", () => {
+describe("oneHotEncode", () => {
   it("encodes class indices row-major", () => {
-    expect(Array.from(oneHot([2, 0, 1], 3))).toEqual([0, 0, 1, 1, 0, 0, 0, 1, 0]);
-    expect(oneHot(Int32Array.from([0]), 2, "f64")).toBeInstanceOf(Float64Array);
+    expect(Array.from(oneHotEncode([2, 0, 1], 3))).toEqual([0, 0, 1, 1, 0, 0, 0, 1, 0]);
+    expect(oneHotEncode(Int32Array.from([0]), 2, "f64")).toBeInstanceOf(Float64Array);
   });
   it("rejects labels out of range", () => {
-    expect(() => oneHot([0, 3], 3)).toThrow("oneHot: label 3 at position 1 is out of range [0, 3)");
-    expect(() => oneHot([0], 0)).toThrow(/positive integer/);
+    expect(() => oneHotEncode([0, 3], 3)).toThrow("oneHotEncode: label 3 at position 1 is out of range [0, 3)");
+    expect(() => oneHotEncode([0], 0)).toThrow(/positive integer/);
   });
 });
 
