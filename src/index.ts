@@ -57,3 +57,4 @@ export { CheckpointError, encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT,
 export { accuracy, argmaxRows, confusionMatrix, classificationReport, formatConfusionMatrix, formatClassificationReport, type ConfusionMatrix, type ClassificationReport, type ClassScores } from "./train/metrics.js";
 export { createProgressBar, shouldDrawProgress, type ProgressBar, type ProgressOptions, type ProgressStream, type StepUpdate, type EpochSummary } from "./train/progress.js";
 export { lineChartSvg, trainingCurvesSvg, type ChartSeries, type ChartOptions, type HistoryPoint } from "./train/chart.js";
+export type * from "./types/index.js";
