@@ -36,7 +36,10 @@ export interface DotOptions {
   readonly rankdir?: "TB" | "LR" | "BT" | "RL";
 }
 
-/** Escapes text for a double-quoted DOT string: backslashes, quotes, line breaks, control characters. */
+/**
+ * Escapes text for a double-quoted DOT string: backslashes, quotes, line breaks, control characters.
+ * @example escapeDot('say "hi"\n') // 'say \\"hi\\"\\n'
+ */
 export const escapeDot = (s: string): string =>
   s
     .replace(/\\/g, "\\\\")
@@ -110,7 +113,13 @@ const clusterNodes = (g: Graph, modelFunction: string | undefined): { clusters: 
     if (c !== undefined) of.set(n, c);
   }
   const consumers = new Map<Node, Node[]>();
-  for (const n of g.nodes) for (const i of n.inputs) if (isLeaf(i)) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of g.nodes)
+    for (const i of n.inputs) {
+      if (!isLeaf(i)) continue;
+      const list = consumers.get(i);
+      if (list === undefined) consumers.set(i, [n]);
+      else list.push(n);
+    }
   for (const leaf of g.nodes.filter(isLeaf)) {
     const name = layerOf(leaf);
     if (name === undefined) continue;

@@ -43,7 +43,10 @@ export interface GraphJsonError {
   readonly message: string;
 }
 
-/** `nodes[12].inputs[1]: refers to node 40, ...` */
+/**
+ * The error as one line, path first.
+ * @example formatGraphJsonError({ path: "nodes[3].op", message: `"tanhh" is not a known op` }) // 'nodes[3].op: "tanhh" is not a known op'
+ */
 export const formatGraphJsonError = (e: GraphJsonError): string => (e.path === "" ? e.message : `${e.path}: ${e.message}`);
 
 export interface JsonOptions {
@@ -93,6 +96,7 @@ const toNodeDoc = (n: Node, id: number, idOf: ReadonlyMap<Node, number>, locatio
 /**
  * The document of a graph: graph nodes in id order, then the detached nodes that
  * off-graph origins need. Throws only for a graph whose node uses an input outside it.
+ * @example graphToDocument(buildGraph(tanh(x), "f")).nodes.map((n) => n.op) // ["input", "tanh"]
  */
 export const graphToDocument = (g: Graph, options: JsonOptions = {}): GraphDocument => {
   const idOf = new Map<Node, number>(g.nodes.map((n, i) => [n, i]));
@@ -142,7 +146,7 @@ export const graphToJson = (g: Graph, options: JsonOptions = {}): string => {
 
 /** Size and nesting, checked on the raw text so no deep or huge structure is parsed. */
 const checkText = (text: unknown): Result<string> => {
-  if (typeof text !== "string") return fail("", `expected JSON text (a string), got ${typeof text}`);
+  if (typeof text !== "string") return fail("", `expected JSON text (a string), got ${text === null ? "null" : typeof text}`);
   if (text.length > GRAPH_JSON_LIMITS.maxDocumentChars)
     return fail("", `the document has ${text.length} characters; the limit is ${GRAPH_JSON_LIMITS.maxDocumentChars}`);
   let depth = 0;
@@ -163,7 +167,8 @@ const checkText = (text: unknown): Result<string> => {
 
 const parseJson = (text: string): Result<unknown> => {
   try {
-    return E.right(JSON.parse(text) as unknown);
+    // A byte-order mark is not JSON, but editors write one.
+    return E.right(JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown);
   } catch (e) {
     return fail("", `not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }

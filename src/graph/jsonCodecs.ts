@@ -22,6 +22,7 @@ export type Codec<A> = t.Type<A, Json, unknown>;
 /**
  * The documented limits of a graph document. A document over any of them is refused
  * before its nodes are built.
+ * @example GRAPH_JSON_LIMITS.maxNodes // 1_000_000
  */
 export const GRAPH_JSON_LIMITS = {
   /** Characters of JSON text. */

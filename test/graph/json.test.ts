@@ -64,6 +64,11 @@ describe("graph JSON round trip", () => {
     expect(graphToJson(back)).toBe(graphToJson(g));
   });
 
+  it("reads a document that starts with a byte-order mark", () => {
+    const g = mlp();
+    expectSameGraph(parseGraphJson(`\uFEFF${graphToJson(g)}`), g);
+  });
+
   it("writes one node per line with the documented fields", () => {
     const text = graphToJson(mlp(), { locations: false });
     expect(text.split("\n").slice(0, 6).join("\n")).toMatchInlineSnapshot(`
