@@ -16,6 +16,8 @@ import {
 } from "../../src/graph/json.js";
 import { verifyGraph } from "../../compiler/passes/verifyGraph.js";
 import { differentiate } from "../../compiler/passes/differentiate.js";
+import { simplifyAlgebra } from "../../compiler/passes/simplifyAlgebra.js";
+import { optimizeGraph } from "../../compiler/pipeline.js";
 import { opSpecTable } from "../support/opspec.js";
 
 const { input, param, constant, matmul, add, tanh, sum, sym, mul, log } = tg;
@@ -121,6 +123,18 @@ describe("graph JSON round trip", () => {
     expect(doc.detachedNodes?.length ?? 0).toBeGreaterThan(0);
     expect(graphToText(gradOnly)).toMatch(/grad of (sum|mul) f64/);
     expectSameGraph(roundTrip(gradOnly), gradOnly);
+  });
+
+  it("round-trips gradient graphs after optimization passes", () => {
+    const g = mlp();
+    const params = g.nodes.filter((n) => n.op === "param");
+    const grads = differentiate({ outputs: [g.outputs[0]!], wrt: params });
+    if (E.isLeft(grads)) throw new Error(grads.left.message);
+    const withGrads = buildGraph({ loss: { node: g.outputs[0]! }, dW: { node: grads.right[0]! }, db: { node: grads.right[1]! } }, "train");
+    const simplified = simplifyAlgebra(withGrads);
+    const optimized = optimizeGraph(withGrads);
+    if (E.isLeft(simplified) || E.isLeft(optimized)) throw new Error("passes failed");
+    for (const h of [withGrads, simplified.right, optimized.right.graph]) expectSameGraph(roundTrip(h), h);
   });
 
   it("keeps nodes that no output needs (graphs assembled by passes) and their ids", () => {
