@@ -10,6 +10,7 @@ import { input, sym, tanh, mlp, adam, createTrainer, softmaxCrossEntropy, type T
 import { loadMnist } from "../src/data/builtin.js";
 import { createEvaluator, supervisedFeeds } from "../src/train/evaluate.js";
 import { fit, type FitEvent } from "../src/train/fit.js";
+import type { ProgressStream } from "../src/train/progress.js";
 
 const batch = sym("batch");
 export const x = input("x", [batch, 784], "f32");
@@ -25,6 +26,10 @@ export interface MnistRunOptions {
   readonly test?: number;
   readonly seed?: number;
   readonly onEvent?: (e: FitEvent) => void;
+  /** Progress bar stream (drawn only on a TTY outside CI). */
+  readonly progress?: ProgressStream;
+  /** Checkpoint file written after every epoch. */
+  readonly checkpoint?: string;
 }
 
 /** Trains the MNIST MLP; returns the final state, test evaluation and history. */
@@ -34,7 +39,11 @@ export const trainMnistMlp = async (options: MnistRunOptions = {}) => {
   const feeds = supervisedFeeds(x, labels);
   const trainer = createTrainer({ loss, params, optimizer: adam(), learningRate: 1e-3, metrics: { logits }, name: "mnistStep" });
   const evaluator = createEvaluator({ loss, logits, feeds });
-  const result = await fit(trainer, trainer.init(seed), { epochs: options.epochs ?? 8, batchSize: 64, train: data.train, feeds }, options.onEvent);
+  const result = await fit(trainer, trainer.init(seed), { epochs: options.epochs ?? 8, batchSize: 64, train: data.train, feeds }, {
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...(options.progress === undefined ? {} : { progress: options.progress }),
+    ...(options.checkpoint === undefined ? {} : { checkpoint: { path: options.checkpoint } }),
+  });
   const test = evaluator.evaluate(result.state.params, data.test);
   return { result, test, data, trainer, evaluator };
 };

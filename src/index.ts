@@ -58,3 +58,6 @@ export { accuracy, argmaxRows, confusionMatrix, classificationReport, formatConf
 export { createProgressBar, shouldDrawProgress, type ProgressBar, type ProgressOptions, type ProgressStream, type StepUpdate, type EpochSummary } from "./train/progress.js";
 export { lineChartSvg, trainingCurvesSvg, type ChartSeries, type ChartOptions, type HistoryPoint } from "./train/chart.js";
 export type * from "./types/index.js";
+export { createEvaluator, supervisedFeeds, sliceRows, type Evaluator, type EvaluationResult, type FeedBuilder } from "./train/evaluate.js";
+export { fit, fitIter, type FitOptions, type FitExtras, type FitEvent, type StepEvent, type EpochEvent, type FitResult, type EarlyStopping } from "./train/fit.js";
+export { saveTrainState, loadTrainState, trainerGraphHash } from "./train/trainCheckpoint.js";
