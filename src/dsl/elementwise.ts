@@ -64,33 +64,33 @@ const compare = <K extends CompareOp>(op: K): CompareFn<K> =>
 
 /** -x. @example const y = neg(x); // same shape and dtype as x */
 export const neg = unary(Op.Neg);
-/** |x| */
+/** |x|. @example const m = abs(x); */
 export const abs = unary(Op.Abs);
-/** -1, 0 or 1 */
+/** -1, 0 or 1. @example const s = sign(x); */
 export const sign = unary(Op.Sign);
 /** e^x (f32/f64 only: `exp` of an i32 tensor is a type error). @example const y = exp(x); */
 export const exp = unary(Op.Exp);
-/** Natural logarithm. */
+/** Natural logarithm (f32/f64 only). @example const l = log(p); */
 export const log = unary(Op.Log);
-/** Square root. */
+/** Square root (f32/f64 only). @example const r = sqrt(v); */
 export const sqrt = unary(Op.Sqrt);
-/** x² */
+/** x². @example const sq = square(x); */
 export const square = unary(Op.Square);
-/** Hyperbolic tangent. */
+/** Hyperbolic tangent (f32/f64 only). @example const h = tanh(x); */
 export const tanh = unary(Op.Tanh);
-/** 1 / (1 + e^-x), computed without overflow. */
+/** 1 / (1 + e^-x), computed without overflow (f32/f64 only). @example const p = sigmoid(logit); */
 export const sigmoid = unary(Op.Sigmoid);
-/** max(x, 0) */
+/** max(x, 0). @example const h = relu(add(matmul(x, W), b)); */
 export const relu = unary(Op.Relu);
-/** Exact GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
+/** Exact GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)) (f32/f64 only). @example const h = gelu(x); */
 export const gelu = unary(Op.Gelu);
-/** log(1 + e^x), computed without overflow. */
+/** log(1 + e^x), computed without overflow (f32/f64 only). @example const s = softplus(x); */
 export const softplus = unary(Op.Softplus);
-/** Sine. */
+/** Sine (f32/f64 only). @example const s = sin(x); */
 export const sin = unary(Op.Sin);
-/** Cosine. */
+/** Cosine (f32/f64 only). @example const c = cos(x); */
 export const cos = unary(Op.Cos);
-/** Gauss error function. */
+/** Gauss error function (f32/f64 only). @example const e = erf(x); */
 export const erf = unary(Op.Erf);
 
 /**
@@ -98,32 +98,32 @@ export const erf = unary(Op.Erf);
  * @example const y = add(matmul(x, W), b); // [batch, 10] + [10] -> [batch, 10]
  */
 export const add = binary(Op.Add);
-/** a - b, broadcasting. */
+/** a - b, broadcasting. @example const centered = sub(x, mean(x, 0)); // [B, 10] - [10] */
 export const sub = binary(Op.Sub);
 /** a · b, broadcasting. @example const half = mul(x, 0.5); */
 export const mul = binary(Op.Mul);
-/** a / b, broadcasting (f32/f64 only). */
+/** a / b, broadcasting (f32/f64 only). @example const half = div(x, 2); */
 export const div = binary(Op.Div);
-/** a^b, broadcasting (f32/f64 only). */
+/** a^b, broadcasting (f32/f64 only). @example const cube = pow(x, 3); */
 export const pow = binary(Op.Pow);
-/** Elementwise maximum, broadcasting. */
+/** Elementwise maximum, broadcasting. @example const clipped = maximum(x, 0); */
 export const maximum = binary(Op.Maximum);
-/** Elementwise minimum, broadcasting. */
+/** Elementwise minimum, broadcasting. @example const capped = minimum(x, 6); */
 export const minimum = binary(Op.Minimum);
-/** a · b, but 0 wherever a is 0 (even when b is inf or NaN). */
+/** a · b, but 0 wherever a is 0 (even when b is inf or NaN) (f32/f64 only). @example const g = mulNoNan(mask, grad); */
 export const mulNoNan = binary(Op.MulNoNan);
 
 /** a < b as a bool mask. @example const m = less(x, 0); // Tensor<shape of x, "bool"> */
 export const less = compare(Op.Less);
-/** a <= b as a bool mask. */
+/** a <= b as a bool mask. @example const m = lessEqual(x, 1); */
 export const lessEqual = compare(Op.LessEqual);
-/** a > b as a bool mask. */
+/** a > b as a bool mask. @example const m = greater(x, 0); */
 export const greater = compare(Op.Greater);
-/** a >= b as a bool mask. */
+/** a >= b as a bool mask. @example const m = greaterEqual(x, 0); */
 export const greaterEqual = compare(Op.GreaterEqual);
-/** a == b as a bool mask. */
+/** a == b as a bool mask (any dtype). @example const hit = equal(argmax(logits), labels); */
 export const equal = compare(Op.Equal);
-/** a != b as a bool mask. */
+/** a != b as a bool mask (any dtype). @example const miss = notEqual(predicted, labels); */
 export const notEqual = compare(Op.NotEqual);
 
 /**

@@ -16,7 +16,10 @@ import { apply } from "./apply.js";
 
 export type { ReduceOptions } from "../types/reduce.js";
 
-/** Normalizes axes when valid; invalid ones pass through so the shape rule reports them. */
+/**
+ * Normalizes axes when valid; invalid ones pass through so the shape rule reports them.
+ * @example normalizeAxes([-1, 0], 3); // [0, 2]
+ */
 export const normalizeAxes = (axes: number | readonly number[] | undefined, rank: number): number[] => {
   const list = axes === undefined ? Array.from({ length: rank }, (_, i) => i) : typeof axes === "number" ? [axes] : [...axes];
   const norm = list.map((a) => normalizeAxis(a, rank));
@@ -46,11 +49,11 @@ const reduction = <K extends ReduceOp>(op: K): ReductionFn<K> =>
 export const sum = reduction(Op.Sum);
 /** Mean over axes (all when omitted). @example const m = mean(x, 0, { keepdims: true }); // [batch, 10] -> [1, 10] */
 export const mean = reduction(Op.Mean);
-/** Maximum over axes (all when omitted). */
+/** Maximum over axes (all when omitted). @example const peak = max(x, -1, { keepdims: true }); // [B, 10] -> [B, 1] */
 export const max = reduction(Op.Max);
-/** Minimum over axes (all when omitted). */
+/** Minimum over axes (all when omitted). @example const low = min(x); // -> [] */
 export const min = reduction(Op.Min);
-/** log(sum(exp(x))) over axes, computed stably. */
+/** log(sum(exp(x))) over axes, computed stably (f32/f64 only). @example const lse = logsumexp(logits, -1); */
 export const logsumexp = reduction(Op.LogSumExp);
 
 /**

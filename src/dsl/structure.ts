@@ -89,7 +89,7 @@ export const transpose = <S extends Shape, D extends DType, const P extends read
     apply(Op.Transpose, [x], { perm: p === undefined ? Array.from({ length: r }, (_, i) => r - 1 - i) : p.map((a) => axisOf(a, r)) }),
   );
 };
-/** Alias of `transpose`. */
+/** Alias of `transpose`. @example const y = permute(x, [1, 0]); */
 export const permute = transpose;
 
 /**
@@ -140,7 +140,7 @@ export const concat = <const Xs extends readonly AnyTensor[], const Ax extends n
   return withStaticType(apply(Op.Concat, inputs, { axis: axisOf(axis as number, inputs[0]?.node.shape.length ?? 0) }));
 };
 
-/** One axis range for `slice`: `[start, end]` or `[start, end, step]`; negative indices count from the end. */
+/** One axis range for `slice`: `[start, end]` or `[start, end, step]`; negative indices count from the end. @example const r: SliceRange = [0, -1, 2]; */
 export type SliceRange = readonly [number, number] | readonly [number, number, number] | null;
 
 /**
@@ -189,7 +189,7 @@ export const gather = <S extends Shape, D extends DType, SI extends Shape, DI ex
   axis?: Check<SingleAxisError<"gather", S, Ax>, Ax>,
 ): OpResult<IndexDTypeError<"gather", DI, SI> | SingleAxisError<"gather", S, Ax>, GatherShape<S, SI, Ax>, D> =>
   withStaticType(apply(Op.Gather, [x, indices as AnyTensor], { axis: axisOf((axis ?? 0) as number, x.node.shape.length) }));
-/** Alias of `gather`. */
+/** Alias of `gather`. @example const rows = take(table, ids); */
 export const take = gather;
 
 /**
