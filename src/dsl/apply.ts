@@ -5,7 +5,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import type { Op, OpParams, DType } from "../ops.js";
 import { inferShape } from "../../compiler/rules/shape.js";
-import { captureLocation } from "../graph/location.js";
+import { captureLocationLazily } from "../graph/location.js";
 import { makeNode, type Node } from "../graph/node.js";
 import { ShapeError } from "../errors.js";
 import { wrap, type AnyTensor, type Tensor } from "../tensor.js";
@@ -13,7 +13,7 @@ import type { Shape } from "../types/dims.js";
 
 /** Builds the node for `op` applied to `inputs`; throws ShapeError if the rule fails. */
 export const applyNode = <K extends Op>(op: K, inputs: readonly Node[], params: OpParams[K]): Node => {
-  const loc = captureLocation();
+  const loc = captureLocationLazily();
   const out = inferShape(op, inputs, params);
   if (E.isLeft(out)) throw new ShapeError(op, out.left, loc);
   return makeNode({ op, params, inputs, shape: out.right.shape, dtype: out.right.dtype, loc });

@@ -54,7 +54,34 @@ export const captureLocation = (): SourceLoc | undefined => {
   Error.stackTraceLimit = 40;
   Error.captureStackTrace(holder, captureLocation);
   Error.stackTraceLimit = limit;
-  const frames = parseStack(holder.stack ?? "").filter((f) => !isOwn(f.file));
+  return resolveStack(holder.stack ?? "");
+};
+
+/**
+ * Like `captureLocation`, but the stack is only turned into text (the costly part, with
+ * source maps) when a field is first read; most nodes' locations are never read. When no
+ * user frame exists the location reads as `<unknown>`, line 0.
+ */
+export const captureLocationLazily = (): SourceLoc => {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 40;
+  Error.captureStackTrace(holder, captureLocationLazily);
+  Error.stackTraceLimit = limit;
+  let resolved: SourceLoc | undefined;
+  const get = (): SourceLoc => (resolved ??= resolveStack(holder.stack ?? "") ?? { file: UNKNOWN_FILE, line: 0, column: 0 });
+  const loc = {};
+  for (const key of ["file", "line", "column", "functions"] as const) {
+    Object.defineProperty(loc, key, { enumerable: true, get: () => get()[key] });
+  }
+  Object.defineProperty(loc, Symbol.for("nodejs.util.inspect.custom"), { value: () => get() });
+  return Object.freeze(loc) as SourceLoc;
+};
+
+const UNKNOWN_FILE = "<unknown>";
+
+const resolveStack = (stack: string): SourceLoc | undefined => {
+  const frames = parseStack(stack).filter((f) => !isOwn(f.file));
   const first = frames[0];
   if (first === undefined) return undefined;
   const rel = path.relative(process.cwd(), first.file);
@@ -70,4 +97,7 @@ export const captureLocation = (): SourceLoc | undefined => {
   };
 };
 
-export const formatLoc = (loc: SourceLoc | undefined): string => (loc === undefined ? "<unknown>" : `${loc.file}:${loc.line}`);
+/** Whether a location names a real place in the user's code. */
+export const isKnownLoc = (loc: SourceLoc | undefined): loc is SourceLoc => loc !== undefined && loc.file !== UNKNOWN_FILE;
+
+export const formatLoc = (loc: SourceLoc | undefined): string => (isKnownLoc(loc) ? `${loc.file}:${loc.line}` : UNKNOWN_FILE);

@@ -13,7 +13,7 @@ import { Op } from "../ops.js";
 import type { Graph } from "./graph.js";
 import type { Node } from "./node.js";
 import { compactShape } from "./shapes.js";
-import { formatLoc } from "./location.js";
+import { formatLoc, isKnownLoc } from "./location.js";
 
 export interface TextOptions {
   /** Print source locations (default true). */
@@ -69,7 +69,7 @@ export const graphToText = (g: Graph, options: TextOptions = {}): string => {
           ? `constant ${formatConstant(n.params.values)}`
           : [`${n.op}${formatParams(n)}`, ...n.inputs.map((i) => refOf(g, i))].join(" ");
       const code = `  %${g.ids.get(n)}: ${typeText(n)} = ${rhs}`;
-      const notes = [originText(g, n), withLoc && n.loc !== undefined ? formatLoc(n.loc) : undefined].filter(
+      const notes = [originText(g, n), withLoc && isKnownLoc(n.loc) ? formatLoc(n.loc) : undefined].filter(
         (s): s is string => s !== undefined,
       );
       return { code, note: notes.join(" · ") };
