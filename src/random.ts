@@ -177,13 +177,28 @@ export const withRng = <T>(state: RngState, draw: (stream: RngStream) => T): [T,
   return [result, generator.state()];
 };
 
-/** A uniform 32-bit unsigned integer and the next state. */
+/**
+ * A uniform 32-bit unsigned integer and the next state.
+ *
+ * @example
+ * const [word, next] = nextUint32(rngFromSeed(1)); // word in [0, 2^32)
+ */
 export const nextUint32 = (state: RngState): [number, RngState] => withRng(state, (r) => r.nextUint32());
 
-/** A uniform float in [0, 1) (53 random bits) and the next state. */
+/**
+ * A uniform float in [0, 1) (53 random bits) and the next state.
+ *
+ * @example
+ * const [u, next] = nextFloat(rngFromSeed(1)); // u in [0, 1)
+ */
 export const nextFloat = (state: RngState): [number, RngState] => withRng(state, (r) => r.nextFloat());
 
-/** A uniform float in [low, high) and the next state. */
+/**
+ * A uniform float in [low, high) and the next state.
+ *
+ * @example
+ * const [angle] = nextUniform(rngFromSeed(1), -Math.PI, Math.PI);
+ */
 export const nextUniform = (state: RngState, low: number, high: number): [number, RngState] =>
   withRng(state, (r) => r.nextUniform(low, high));
 
@@ -196,13 +211,21 @@ export const nextUniform = (state: RngState, low: number, high: number): [number
 export const nextInt = (state: RngState, low: number, high: number): [number, RngState] =>
   withRng(state, (r) => r.nextInt(low, high));
 
-/** A normal sample (default standard normal) and the next state. */
+/**
+ * A normal sample (default standard normal) and the next state.
+ *
+ * @example
+ * const [z, next] = nextNormal(rngFromSeed(1), 0, 0.01);
+ */
 export const nextNormal = (state: RngState, mean = 0, std = 1): [number, RngState] =>
   withRng(state, (r) => r.nextNormal(mean, std));
 
 /**
  * A new array of `out`'s type filled with uniform values in [low, high) (for Float32Array
  * the rounding to float32 may give `high` itself), and the next state.
+ *
+ * @example
+ * const [weights, next] = fillUniform(rngFromSeed(1), new Float32Array(6), -0.1, 0.1);
  */
 export const fillUniform = <A extends Float32Array | Float64Array>(state: RngState, out: A, low: number, high: number): [A, RngState] =>
   withRng(state, (r) => {
@@ -211,7 +234,12 @@ export const fillUniform = <A extends Float32Array | Float64Array>(state: RngSta
     return copy;
   });
 
-/** A new array of `out`'s type filled with normal samples, and the next state. */
+/**
+ * A new array of `out`'s type filled with normal samples, and the next state.
+ *
+ * @example
+ * const [noise, next] = fillNormal(rngFromSeed(1), new Float64Array(100), 0, 1);
+ */
 export const fillNormal = <A extends Float32Array | Float64Array>(state: RngState, out: A, mean = 0, std = 1): [A, RngState] =>
   withRng(state, (r) => {
     const copy = out.slice() as A;
@@ -240,7 +268,12 @@ export const permutation = (state: RngState, n: number): [Int32Array, RngState] 
   });
 };
 
-/** A shuffled copy of `items` (same draws as `permutation`) and the next state. */
+/**
+ * A shuffled copy of `items` (same draws as `permutation`) and the next state.
+ *
+ * @example
+ * const [deck] = shuffle(rngFromSeed(2), ["a", "b", "c"]); // e.g. ["c", "a", "b"]
+ */
 export const shuffle = <T>(state: RngState, items: readonly T[]): [T[], RngState] => {
   const [order, next] = permutation(state, items.length);
   return [Array.from(order, (i) => items[i]!), next];
@@ -249,6 +282,10 @@ export const shuffle = <T>(state: RngState, items: readonly T[]): [T[], RngState
 /**
  * The state 2^64 draws ahead: calling it repeatedly gives non-overlapping streams for
  * independent consumers (say, data shuffling and dropout) from one seed.
+ *
+ * @example
+ * const dataRng = rngFromSeed(5);
+ * const dropoutRng = jumpRng(dataRng); // never overlaps dataRng's next 2^64 draws
  */
 export const jumpRng = (state: RngState): RngState => {
   const generator = Xoshiro128.of(state);
@@ -268,7 +305,12 @@ const FORMAT_PREFIX = "xoshiro128**:";
 export const rngStateToString = (state: RngState): string =>
   FORMAT_PREFIX + [state.s0, state.s1, state.s2, state.s3].map((w) => (w >>> 0).toString(16).padStart(8, "0")).join(":");
 
-/** Parses `rngStateToString`'s output; rejects other algorithms, bad words and the all-zero state. */
+/**
+ * Parses `rngStateToString`'s output; rejects other algorithms, bad words and the all-zero state.
+ *
+ * @example
+ * const state = rngStateFromString(checkpoint.metadata["rng"] ?? ""); // Either<ValidationError, RngState>
+ */
 export const rngStateFromString = (text: string, path = "rng"): E.Either<ValidationError, RngState> => {
   if (!text.startsWith(FORMAT_PREFIX)) {
     return E.left(new ValidationError(`expected an RNG state starting with "${FORMAT_PREFIX}", got ${JSON.stringify(text.slice(0, 40))}`, path));

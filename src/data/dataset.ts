@@ -61,6 +61,9 @@ export const formatIssue = (source: string, issue: DataIssue): string => {
 /**
  * Bad data or a bad data argument. `issues` lists every problem found (capped by the
  * reader), the message the first few, each with its source, row and column.
+ *
+ * @example
+ * try { loadCsv("data.csv"); } catch (e) { if (e instanceof DataError) console.log(e.issues[0]?.row, e.issues[0]?.column); }
  */
 export class DataError extends ValidationError {
   constructor(
@@ -78,6 +81,12 @@ export const dataFail = (source: string, message: string, row?: number, column?:
   throw new DataError(source, [{ message, ...(row === undefined ? {} : { row }), ...(column === undefined ? {} : { column }) }]);
 };
 
+/**
+ * Number of rows (examples).
+ *
+ * @example
+ * numRows(loadIris()) // 150
+ */
 export const numRows = (ds: Dataset): number => ds.features.rows;
 
 /** Allocates an array of the same float type as `like`. */
@@ -118,7 +127,12 @@ export const selectRows = <A extends FloatArray>(ds: Dataset<A>, indices: ArrayL
   };
 };
 
-/** The features as float32 (a copy), e.g. before feeding an f32 model. */
+/**
+ * The features as float32 (a copy), e.g. before feeding an f32 model.
+ *
+ * @example
+ * const train32 = toFloat32(train); // features as Float32Array for an f32 model
+ */
 export const toFloat32 = (ds: Dataset): Dataset<Float32Array> => ({
   ...ds,
   features: { rows: ds.features.rows, cols: ds.features.cols, data: Float32Array.from(ds.features.data) },
@@ -187,10 +201,20 @@ export const makeDataset = (input: DatasetInput): Dataset => {
   return { features, featureNames, targets, sourceRows: Int32Array.from({ length: features.rows }, (_, r) => r + 1), source };
 };
 
-/** Number of classes of a classification dataset (throws for regression targets). */
+/**
+ * Number of classes of a classification dataset (throws for regression targets).
+ *
+ * @example
+ * numClassesOf(loadIris()) // 3
+ */
 export const numClassesOf = (ds: Dataset): number =>
   ds.targets.kind === "classes" ? ds.targets.classNames.length : dataFail(ds.source, "the dataset has real-valued targets, not classes");
 
-/** Class indices of a classification dataset (throws for regression targets). */
+/**
+ * Class indices of a classification dataset (throws for regression targets).
+ *
+ * @example
+ * const labels = classIndicesOf(test); // Int32Array of class indices
+ */
 export const classIndicesOf = (ds: Dataset): Int32Array =>
   ds.targets.kind === "classes" ? ds.targets.indices : dataFail(ds.source, "the dataset has real-valued targets, not classes");

@@ -64,7 +64,12 @@ export const decodeJsonDataset = (value: unknown, options: JsonDatasetOptions = 
   return tableToDataset({ columns, records }, { ...options, source }, NumberFromJsonCell);
 };
 
-/** Parses JSON text into a dataset (pure); a syntax error is reported with its position. */
+/**
+ * Parses JSON text into a dataset (pure); a syntax error is reported with its position.
+ *
+ * @example
+ * parseJsonDataset('[{"x": 1, "y": "a"}, {"x": 2, "y": "b"}]', { label: "y" }) // Right(2 rows)
+ */
 export const parseJsonDataset = (text: string, options: JsonDatasetOptions = {}): E.Either<DataError, Dataset<Float64Array>> => {
   let value: unknown;
   try {

@@ -40,7 +40,12 @@ export const ScalerStatsCodec: t.Type<ScalerStats, ScalerStats, unknown> = t.uni
   t.type({ kind: t.literal("minMax"), columns: t.readonlyArray(t.string), min: finiteArray, max: finiteArray, low: t.number, high: t.number }),
 ]);
 
-/** Decodes scaler statistics from untrusted JSON, checking that the arrays have equal lengths. */
+/**
+ * Decodes scaler statistics from untrusted JSON, checking that the arrays have equal lengths.
+ *
+ * @example
+ * const stats = decodeScalerStats(JSON.parse(fs.readFileSync("out/scaler.json", "utf8")));
+ */
 export const decodeScalerStats = (json: unknown): E.Either<DataError, ScalerStats> => {
   const decoded = ScalerStatsCodec.decode(json);
   if (E.isLeft(decoded)) {
@@ -92,7 +97,13 @@ export const fitStandardizer = (train: Dataset): StandardizeStats => {
   return { kind: "standardize", columns: [...train.featureNames], mean, std };
 };
 
-/** Fits min-max scaling to [low, high] (default [0, 1]) on the training split. */
+/**
+ * Fits min-max scaling to [low, high] (default [0, 1]) on the training split.
+ *
+ * @example
+ * const stats = fitMinMax(train, [-1, 1]);
+ * const scaledTest = applyScaler(stats, test);
+ */
 export const fitMinMax = (train: Dataset, range: readonly [number, number] = [0, 1]): MinMaxStats => {
   const [low, high] = range;
   if (!(Number.isFinite(low) && Number.isFinite(high) && low < high)) dataFail(train.source, `the min-max range must be finite with low < high, got [${low}, ${high}]`);
@@ -123,6 +134,9 @@ const affineOf = (stats: ScalerStats): { offset: readonly number[]; scale: numbe
  * Applies fitted statistics to a dataset (any split). Constant columns (std 0, or min = max)
  * map to 0 (standardize) or `low` (min-max). Non-finite values stay non-finite. The column
  * names must match the ones the statistics were fitted on.
+ *
+ * @example
+ * const scaledTest = applyScaler(fitStandardizer(train), test);
  */
 export const applyScaler = <A extends FloatArray>(stats: ScalerStats, ds: Dataset<A>): Dataset<A> => {
   const { rows, cols, data } = ds.features;
@@ -206,7 +220,12 @@ export const findNonFinite = (ds: Dataset): NonFiniteValue[] => {
   return found;
 };
 
-/** Formats a non-finite report, one line per value, for logs. */
+/**
+ * Formats a non-finite report, one line per value, for logs.
+ *
+ * @example
+ * console.log(formatNonFinite(ds.source, findNonFinite(ds))); // data.csv row 4, column "b": missing (NaN)
+ */
 export const formatNonFinite = (source: string, found: readonly NonFiniteValue[]): string =>
   found.map((f) => `${source} row ${f.row}, column ${JSON.stringify(f.column)}: ${Number.isNaN(f.value) ? "missing (NaN)" : String(f.value)}`).join("\n");
 

@@ -52,6 +52,9 @@ const MAX_LISTED = 10;
 /**
  * Checks that a checkpoint belongs to the expected model: every tensor present with the
  * same dtype and shape, none extra, the same graph hash. Lists every mismatch (up to 10).
+ *
+ * @example
+ * const ok = matchCheckpoint(decoded, { params: specsOf(params), graphHash }); // Left names each mismatch
  */
 export const matchCheckpoint = (checkpoint: Checkpoint, expected: ExpectedModel): E.Either<CheckpointError, Checkpoint> => {
   const problems: string[] = [];
@@ -159,6 +162,10 @@ const readExactly = (fd: number, length: number, position: number): Uint8Array =
 /**
  * Reads and validates a checkpoint file (header first, then the data), returning it or a
  * CheckpointError as a value; with `expected`, also checks it belongs to that model.
+ *
+ * @example
+ * const result = readCheckpoint("out/mnist.safetensors");
+ * if (E.isLeft(result)) console.error(result.left.message);
  */
 export const readCheckpoint = (file: string, expected?: ExpectedModel): E.Either<CheckpointError, Checkpoint> => {
   let fd: number;

@@ -23,7 +23,9 @@ import { ValidationError } from "../errors.js";
 import type { TensorValue } from "../../runtime/value.js";
 import { formatDecodeErrors, segment } from "../data/decodeErrors.js";
 
+/** The `__metadata__.format` marker of typegrad checkpoints. */
 export const CHECKPOINT_FORMAT = "typegrad-checkpoint";
+/** The format version this build writes and reads. */
 export const CHECKPOINT_VERSION = "1";
 export const MAX_HEADER_BYTES = 100_000_000;
 export const MAX_RANK = 8;
@@ -49,7 +51,12 @@ export interface Checkpoint {
 
 export type CheckpointErrorReason = "truncated" | "headerLength" | "header" | "format" | "version" | "metadata" | "tensor" | "offsets" | "data" | "mismatch" | "io" | "invalidArgument";
 
-/** A bad, foreign or mismatching checkpoint. `path` is the JSON path of the bad field. */
+/**
+ * A bad, foreign or mismatching checkpoint. `path` is the JSON path of the bad field.
+ *
+ * @example
+ * try { loadCheckpoint(file); } catch (e) { if (e instanceof CheckpointError && e.reason === "mismatch") startFresh(); }
+ */
 export class CheckpointError extends ValidationError {
   constructor(
     readonly reason: CheckpointErrorReason,

@@ -168,7 +168,12 @@ export const formatConfusionMatrix = (cm: ConfusionMatrix, classNames?: readonly
   return `${table(rows)}\naccuracy ${report.accuracy.toFixed(4)} (${Math.round(report.accuracy * report.total)}/${report.total})`;
 };
 
-/** Per-class precision, recall, F1 and support as text, with the averages. */
+/**
+ * Per-class precision, recall, F1 and support as text, with the averages.
+ *
+ * @example
+ * console.log(formatClassificationReport(classificationReport(cm), ["cat", "dog"]));
+ */
 export const formatClassificationReport = (report: ClassificationReport, classNames?: readonly string[]): string => {
   const names = namesFor(report.perClass.length, classNames);
   const rows: string[][] = [["class", "precision", "recall", "f1", "support"]];

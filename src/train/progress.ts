@@ -54,7 +54,12 @@ export interface ProgressBar {
   close(): void;
 }
 
-/** Whether a bar should be drawn on this stream in this environment. */
+/**
+ * Whether a bar should be drawn on this stream in this environment.
+ *
+ * @example
+ * shouldDrawProgress(process.stderr, process.env) // false under CI=true or when piped
+ */
 export const shouldDrawProgress = (stream: ProgressStream, env: Readonly<Record<string, string | undefined>>): boolean => {
   const ci = env["CI"];
   const inCi = ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
