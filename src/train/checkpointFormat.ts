@@ -136,14 +136,17 @@ const nonNegativeInteger = (text: string | undefined, path: string): Result<numb
 const parseMetadata = (raw: unknown): Result<Omit<Layout, "entries">> => {
   const root = "$.__metadata__";
   if (raw === undefined) return fail("format", `no __metadata__: not a typegrad checkpoint (expected format "${CHECKPOINT_FORMAT}")`, root);
+  // Keys are checked on the raw object, before any decoder copies it.
+  if (typeof raw === "object" && raw !== null) {
+    for (const key of Object.keys(raw)) {
+      const bad = checkKey(key.startsWith(USER_PREFIX) ? key.slice(USER_PREFIX.length) : key, `${root}${segment(key)}`);
+      if (E.isLeft(bad)) return bad;
+    }
+  }
   const decoded = Metadata.decode(raw);
   if (E.isLeft(decoded) || Array.isArray(raw)) return fail("metadata", `expected an object of strings: ${E.isLeft(decoded) ? formatDecodeErrors(decoded.left, 3, root) : "got an array"}`, root);
   const meta = decoded.right;
   const keys = Object.keys(meta);
-  for (const key of keys) {
-    const bad = checkKey(key, `${root}${segment(key)}`);
-    if (E.isLeft(bad)) return bad;
-  }
   const get = (key: string): string | undefined => (Object.prototype.hasOwnProperty.call(meta, key) ? meta[key] : undefined);
   const format = get("format");
   if (format !== CHECKPOINT_FORMAT) return fail("format", `expected "${CHECKPOINT_FORMAT}", got ${JSON.stringify(format)}: not a typegrad checkpoint`, `${root}.format`);

@@ -181,6 +181,7 @@ describe("hostile files: each a typed error naming the field", () => {
     rejects(raw(`{"__metadata__": ${JSON.stringify(META)}, "__proto__": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}`), "header", '$.__proto__: the key "__proto__" is not allowed');
     rejects(raw(`{"__metadata__": {"__proto__": "x", "format": "typegrad-checkpoint"}}`), "header", '$.__metadata__.__proto__: the key "__proto__" is not allowed');
     rejects(raw({ __metadata__: META, constructor: entry("F32", [0], 0, 0) }), "header", /"constructor" is not allowed/);
+    rejects(raw({ __metadata__: { ...META, "user.prototype": "x" } }), "header", '$.__metadata__["user.prototype"]: the key "prototype" is not allowed');
     expect(Object.prototype).not.toHaveProperty("dtype"); // nothing leaked into prototypes
   });
 
