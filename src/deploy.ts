@@ -1,0 +1,108 @@
+/**
+ * Deployment: ONNX export of inference graphs and whole training steps.
+ *
+ * `exportOnnx` and `exportTrainStep` return the bytes of a standard ONNX model (IR 8,
+ * opset 18) that ONNX Runtime and other engines load; they throw an `OnnxExportError`
+ * listing every problem (each naming the node and its source line) when a graph cannot
+ * be exported, before anything is written.
+ */
+import * as E from "fp-ts/lib/Either.js";
+import { buildGraph, type Graph } from "./graph/graph.js";
+import type { AnyTensor } from "./tensor.js";
+import type { TensorValue } from "../runtime/value.js";
+import type { TrainStepGraph } from "./train/step.js";
+import { stepOutputs } from "./train/step.js";
+import { formatExportProblems, graphToOnnx, type OnnxExportOptions, type OnnxExportProblem } from "../compiler/onnx/export.js";
+import { encodeModel } from "../compiler/onnx/protobuf.js";
+
+/**
+ * A graph cannot be exported to ONNX. `problems` lists each reason; the message has one
+ * line per problem, naming the node (id, op, dtype, shape) and its source file:line.
+ * @example
+ * try { exportOnnx(graph) } catch (e) { if (e instanceof OnnxExportError) console.error(e.problems.length) }
+ */
+export class OnnxExportError extends Error {
+  override readonly name = "OnnxExportError";
+  constructor(
+    readonly graphName: string,
+    readonly problems: readonly OnnxExportProblem[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What `exportOnnx` accepts: a built graph, a tensor, a list of tensors or a record of named tensors. */
+export type Exportable = Graph | AnyTensor | readonly AnyTensor[] | Readonly<Record<string, AnyTensor>>;
+
+const isGraph = (x: Exportable): x is Graph => typeof x === "object" && x !== null && "nodes" in x && "outputs" in x && "ids" in x;
+
+const exportGraph = (g: Graph, options: OnnxExportOptions): Uint8Array => {
+  const r = graphToOnnx(g, options);
+  if (E.isLeft(r)) throw new OnnxExportError(g.name, r.left, formatExportProblems(g, r.left));
+  return encodeModel(r.right.model);
+};
+
+/**
+ * Exports a model to ONNX bytes. Params given in `options.params` become initializers,
+ * the others graph inputs; inputs keep their names and symbolic dims become named
+ * dynamic dims; outputs keep their names (a record's keys, `out` for one tensor).
+ * @example
+ * const x = input("x", [sym("batch"), 4], "f32");
+ * const bytes = exportOnnx({ probs: softmax(model(x)) }, { params: state.params });
+ * const session = await ort.InferenceSession.create(bytes);
+ */
+export const exportOnnx = (model: Exportable, options: OnnxExportOptions & { readonly graphName?: string } = {}): Uint8Array =>
+  exportGraph(isGraph(model) ? model : buildGraph(model, options.graphName ?? "model"), options);
+
+/** Param values and optimizer state, as in a `TrainState`. */
+export interface StepState {
+  readonly params: Readonly<Record<string, TensorValue>>;
+  /** Optimizer state keyed by input name (`opt.<slot>.<param>`). */
+  readonly optimizer: Readonly<Record<string, TensorValue>>;
+}
+
+export interface TrainStepExportOptions {
+  /**
+   * "inputs" (default): params are graph inputs, so a loop can feed each step's
+   * `param:<name>` outputs back as the next step's params; `state.params`, when given,
+   * are stored as their defaults. "initializers": params are fixed initializers from
+   * `state.params` (one step from that state).
+   */
+  readonly paramsAs?: "inputs" | "initializers";
+  readonly name?: string;
+}
+
+/**
+ * Exports the training step built by `buildTrainStep` (or a trainer's `stepGraph`) as one
+ * ONNX model: inputs are the batch, `opt.lr`, `opt.step`, the optimizer state
+ * `opt.<slot>.<param>` (with `state.optimizer` as defaults) and, by default, the params;
+ * outputs are `loss`, `metric:<name>`, `param:<name>` and `state:<input>`. The metadata
+ * entry `typegrad.feedback` maps each output to the input it feeds on the next step.
+ * @example
+ * const bytes = exportTrainStep(trainer.stepGraph, trainer.init(42));
+ * // each step: feed batch, opt.lr, opt.step, params and opt.* ; read back param:* and state:*
+ */
+export const exportTrainStep = (step: TrainStepGraph, state?: StepState, options: TrainStepExportOptions = {}): Uint8Array => {
+  const paramsAs = options.paramsAs ?? "inputs";
+  const feedback: Record<string, string> = {};
+  for (const p of step.paramNames) feedback[stepOutputs.param(p)] = p;
+  for (const s of step.stateLeaves) feedback[stepOutputs.state(s.input)] = s.input;
+  const params = state === undefined ? undefined : pick(state.params, step.paramNames);
+  const optimizer = state === undefined ? undefined : pick(state.optimizer, step.stateLeaves.map((s) => s.input));
+  return exportGraph(step.graph, {
+    paramsAs,
+    ...(params === undefined ? {} : { params }),
+    ...(optimizer === undefined ? {} : { inputDefaults: optimizer }),
+    ...(options.name === undefined ? {} : { name: options.name }),
+    metadata: {
+      "typegrad.feedback": JSON.stringify(paramsAs === "inputs" ? feedback : Object.fromEntries(Object.entries(feedback).filter(([k]) => k.startsWith("state:")))),
+      "typegrad.lrInput": step.lrInput,
+      "typegrad.stepInput": step.stepInput,
+    },
+  });
+};
+
+/** The entries of `values` named in `names` (missing ones are left for the exporter to report). */
+const pick = (values: Readonly<Record<string, TensorValue>>, names: readonly string[]): Record<string, TensorValue> =>
+  Object.fromEntries(names.flatMap((n) => (values[n] === undefined ? [] : [[n, values[n]]])));
