@@ -8,12 +8,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { rngFromSeed, withRng } from "../../src/random.js";
 import { loadCheckpoint, tempFilePrefix } from "../../src/train/checkpoint.js";
 
-const root = path.resolve(import.meta.dirname, "..", "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tg-crash-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
