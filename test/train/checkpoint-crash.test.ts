@@ -23,9 +23,11 @@ const writerScript = `
 import { saveCheckpoint } from ${JSON.stringify(pathToFileURL(path.join(root, "src/train/checkpoint.ts")).href)};
 const file = process.argv[2];
 const n = ${ELEMENTS};
+const w = new Float32Array(n);
+const m = new Float64Array(1000);
 for (let step = 1; ; step++) {
-  const w = new Float32Array(n).fill(step);
-  const m = new Float64Array(1000).fill(step);
+  w.fill(step);
+  m.fill(step);
   saveCheckpoint(file, {
     params: new Map([["w", { dtype: "f32", shape: [n], data: w }]]),
     optimizerState: new Map([["m", { dtype: "f64", shape: [1000], data: m }]]),
