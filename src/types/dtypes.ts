@@ -8,7 +8,7 @@
 import type { DType, Op } from "../ops.js";
 import type { ShowShape } from "./format.js";
 
-/** What an op accepts: floats only, any dtype but bool, or any dtype. */
+/** What an op accepts: floats only, any dtype but bool, or any dtype. @example type C = OpDTypeClasses["exp"]; // "float" */
 export type DTypeClass = "float" | "numeric" | "any";
 
 type CompleteTable<T extends { readonly [K in Op]: DTypeClass }> = T;
@@ -16,6 +16,7 @@ type CompleteTable<T extends { readonly [K in Op]: DTypeClass }> = T;
 /**
  * The dtype class of every op, one entry per op: adding an op to `Op` makes this a type
  * error until it has an entry. Leaves and casts take any dtype.
+ * @example type C = OpDTypeClasses["relu"]; // "numeric": f32, f64 or i32
  */
 export type OpDTypeClasses = CompleteTable<{
   input: "any";

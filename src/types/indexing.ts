@@ -142,7 +142,7 @@ type ConcatSize<Dims extends readonly unknown[]> = Dims extends readonly [infer 
       ? SumNat<Dims>
       : number;
 
-/** concat's result: the first input's shape with the axis sizes added. */
+/** concat's result: the first input's shape with the axis sizes added. @example type S = ConcatShape<[Tensor<[2, 3]>, Tensor<[2, 4]>], 1>; // [2, 7] */
 export type ConcatShape<Xs extends readonly unknown[], Ax extends number> =
   IsStatic<Xs> extends true
     ? AllStatic<Xs> extends true
@@ -238,7 +238,7 @@ type PadLoop<S0 extends Shape, S extends readonly unknown[], W extends readonly 
     : never
   : Acc;
 
-/** pad's result (`[before, after]` per axis), or a message. */
+/** pad's result (`[before, after]` per axis), or a message. @example type S = PadShape<[2, 28], [[0, 0], [2, 2]]>; // [2, 32] */
 export type PadShape<S extends Shape, W extends readonly unknown[]> = [IsStatic<S>, IsStatic<W>] extends [true, true]
   ? W["length"] extends S["length"]
     ? PadLoop<S, S, W>

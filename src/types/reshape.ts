@@ -146,7 +146,7 @@ type NormalizedPerm<S extends Shape, P> = [P] extends [readonly number[]]
 
 type PermMessage<S extends Shape, P> = `⛔ transpose: perm ${ShowList<P>} is not a permutation of the ${S["length"]} axes of ${ShowShape<S>}`;
 
-/** The error at transpose's perm argument. @example type E = TransposeError<[2, 3], [0, 0]>; */
+/** The error at transpose's perm argument. @example type E = TransposeError<[2, 3], [0, 0]>; // "⛔ transpose: perm [0, 0] is not a permutation of the 2 axes of [2, 3]" */
 export type TransposeError<S extends Shape, P> = IsStatic<S> extends true
   ? NormalizedPerm<S, P> extends infer N
     ? N extends `⛔${string}`
@@ -155,7 +155,7 @@ export type TransposeError<S extends Shape, P> = IsStatic<S> extends true
     : never
   : never;
 
-/** transpose's result: dims permuted (reversed when `P` is undefined). */
+/** transpose's result: dims permuted (reversed when `P` is undefined). @example type S = TransposeShape<[2, 3, 4], [0, 2, 1]>; // [2, 4, 3] */
 export type TransposeShape<S extends Shape, P> =
   IsStatic<S> extends true
     ? [P] extends [undefined]
@@ -195,7 +195,7 @@ export type ExpandDimsError<S extends Shape, Ax extends number> = IsStatic<S> ex
     : never
   : never;
 
-/** expandDims's result: a 1 inserted at the axis. */
+/** expandDims's result: a 1 inserted at the axis. @example type S = ExpandDimsShape<[3], -1>; // [3, 1] */
 export type ExpandDimsShape<S extends Shape, Ax extends number> =
   IsStatic<S> extends true
     ? NormalizeAxis<[...S, Dim], Ax> extends infer I extends number
@@ -248,7 +248,7 @@ type DropOnes<S extends readonly unknown[], Acc extends unknown[] = []> = S exte
   ? DropOnes<T, [H] extends [1] ? Acc : [...Acc, H]>
   : Acc;
 
-/** squeeze's result: the given axes removed, or every literal 1 when no axes are given. */
+/** squeeze's result: the given axes removed, or every literal 1 when no axes are given. @example type S = SqueezeShape<[1, 3, 1], undefined>; // [3] */
 export type SqueezeShape<S extends Shape, Ax> =
   IsStatic<S> extends true
     ? SqueezeAxes<S, Ax> extends infer N

@@ -14,12 +14,16 @@ import type { Tensor } from "../tensor.js";
 import type { DynamicShape, Shape } from "./dims.js";
 import type { ReadonlyShape } from "./shapeTuples.js";
 
-/** What a failed op returns: dynamic shape and dtype, so errors do not cascade. */
+/**
+ * What a failed op returns: dynamic shape and dtype, so errors do not cascade.
+ * @example const bad = matmul(x, W); // mistake reported at W; bad: Failed, and add(bad, 1) reports nothing
+ */
 export type Failed = Tensor<DynamicShape, DType>;
 
 /**
  * The parameter type of an argument that a rule checks: `T` when `Err` is `never`, else
  * the message. Inference sees `T` through the conditional type.
+ * @example declare function f<S extends Shape>(x: Check<S extends readonly [] ? "⛔ f: needs rank >= 1" : never, Tensor<S>>): void;
  */
 export type Check<Err, T> = [Err] extends [never] ? T : Err;
 
@@ -42,7 +46,7 @@ export type OpResult<Err, R, D extends DType> = [Err] extends [never]
       : Failed
   : Failed;
 
-/** A tensor operand or a plain number (a scalar of the other operand's dtype). */
+/** A tensor operand or a plain number (a scalar of the other operand's dtype). @example add(x, 1); // 1 is an Operand */
 export type Operand = Tensor<Shape, DType> | number;
 
 /** The shape of an operand (`[]` for a number). */
