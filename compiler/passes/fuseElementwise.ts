@@ -8,7 +8,8 @@
  * outside the group (by another node or as a graph output); every other member has the
  * root's shape and only consumers inside the group, so nothing but the root is ever
  * materialized. Groups are maximal under those rules, grown from the root through its
- * inputs. External inputs may have any shape that broadcasts to the root's. Reductions,
+ * inputs, up to `MAX_GROUP_MEMBERS`. External inputs may have any shape that broadcasts
+ * to the root's. Reductions,
  * matmul and data movement are never members. Pure; the graph is not changed.
  *
  * i32 results are left out: int32 wrap-around happens on store, which a fused loop would
@@ -27,6 +28,9 @@ export type FusibleOp = (typeof FUSIBLE_OPS)[number];
 export type FusibleNode = Extract<Node, { op: FusibleOp }>;
 
 const fusibleOps: ReadonlySet<string> = new Set<string>(FUSIBLE_OPS);
+
+/** Most members of one group: V8 stops optimizing very large generated functions. */
+export const MAX_GROUP_MEMBERS = 128;
 
 /**
  * Whether a fused loop can compute `node`.
@@ -115,6 +119,7 @@ export const fuseElementwise = (g: Graph): E.Either<CompileError, FusionPlan> =>
       members.push(n);
       for (const input of n.inputs) {
         const inputId = g.ids.get(input)!;
+        if (queued.size >= MAX_GROUP_MEMBERS) break;
         if (queued.has(inputId) || !isFusible(input) || owner.has(input) || outputs.has(input)) continue;
         if (!shapesEqual(input.shape, root.shape)) continue;
         // All consumers have larger ids, so they were visited already if they are members.
