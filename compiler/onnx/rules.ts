@@ -14,6 +14,7 @@
 import { Op, type DType } from "../../src/ops.js";
 import type { NodeOf } from "../../src/graph/node.js";
 import { ONNX_DTYPE, tensorOf, type OnnxEmitter } from "./emit.js";
+import { erfcF64, erfF64 } from "./erf.js";
 
 /** What a rule sees: the node, the ONNX names of its inputs, and the emitter. */
 export interface RuleContext<K extends Op> {
@@ -146,9 +147,14 @@ export const onnxRules: OnnxRuleTable = {
   [Op.Sigmoid]: direct("Sigmoid"),
   // Relu has no int32 kernel in every runtime; max(x, 0) is the same function.
   [Op.Relu]: ({ node, inputs, emit }) => (node.dtype === "i32" ? emit.op("Max", [first(inputs), emit.scalar(0, "i32")]) : emit.op("Relu", inputs)),
-  // 0.5·x·(1 + erf(x/√2)); ONNX has Gelu only from opset 20.
+  // ONNX has Gelu only from opset 20. f64: 0.5·x·erfc(-x/√2) as the kernel computes it;
+  // f32: 0.5·x·(1 + erf(x/√2)), the form ONNX Runtime fuses into its Gelu kernel.
   [Op.Gelu]: ({ node, inputs, emit }) => {
     const x = first(inputs);
+    if (node.dtype === "f64") {
+      const tail = erfcF64(emit, emit.op("Mul", [emit.op("Neg", [x]), emit.scalar(Math.SQRT1_2, "f64")]));
+      return emit.op("Mul", [emit.op("Mul", [emit.scalar(0.5, "f64"), x]), tail]);
+    }
     const e = emit.op("Erf", [emit.op("Mul", [x, emit.scalar(Math.SQRT1_2, node.dtype)])]);
     const half = emit.op("Mul", [x, emit.scalar(0.5, node.dtype)]);
     return emit.op("Mul", [half, emit.op("Add", [e, emit.scalar(1, node.dtype)])]);
@@ -161,7 +167,8 @@ export const onnxRules: OnnxRuleTable = {
   },
   [Op.Sin]: direct("Sin"),
   [Op.Cos]: direct("Cos"),
-  [Op.Erf]: direct("Erf"),
+  // ONNX Runtime has no double Erf kernel (and a float one would lose f64 accuracy).
+  [Op.Erf]: ({ node, inputs, emit }) => (node.dtype === "f64" ? erfF64(emit, first(inputs)) : emit.op("Erf", inputs)),
   [Op.Add]: direct("Add"),
   [Op.Sub]: direct("Sub"),
   [Op.Mul]: direct("Mul"),
@@ -179,7 +186,12 @@ export const onnxRules: OnnxRuleTable = {
   [Op.GreaterEqual]: direct("GreaterOrEqual"),
   [Op.Equal]: direct("Equal"),
   [Op.NotEqual]: ({ inputs, emit }) => emit.op("Not", [emit.op("Equal", inputs)]),
-  [Op.Where]: direct("Where"),
+  // Where has no bool kernel in ONNX Runtime: (m and a) or (not m and b) is the same.
+  [Op.Where]: ({ node, inputs, emit }) => {
+    if (node.dtype !== "bool") return emit.op("Where", inputs);
+    const [m, a, b] = [inputs[0]!, inputs[1]!, inputs[2]!];
+    return emit.op("Or", [emit.op("And", [m, a]), emit.op("And", [emit.op("Not", [m]), b])]);
+  },
   [Op.Sum]: reduce("ReduceSum"),
   [Op.Mean]: reduce("ReduceMean"),
   [Op.Max]: reduce("ReduceMax"),
