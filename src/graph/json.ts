@@ -273,6 +273,7 @@ const checkReferences = (doc: GraphDocument): Result<Checked> => {
     const r = checkNode(c, d, i, leafNames);
     if (E.isLeft(r)) return r;
   }
+  if (doc.outputs.length === 0) return fail("outputs", "is empty: a graph needs at least one output");
   const outputNames = new Map<string, number>();
   for (const [i, o] of doc.outputs.entries()) {
     if (o.id >= c.graphSize)

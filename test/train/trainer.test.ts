@@ -19,7 +19,7 @@ describe("training step", () => {
     const labels = input("labels", [sym("batch")], "i32");
     const p = mlp.init("clf", [3, 5, 2], { dtype: "f64" });
     const logits = mlp(p, tanh)(x);
-    const loss = softmaxCrossEntropy(logits as Tensor<readonly [number, number], "f64">, labels as Tensor<readonly [number], "i32">);
+    const loss = softmaxCrossEntropy(logits as Tensor<readonly [number, number], "f64">, labels as unknown as Tensor<readonly [number], "i32">);
     const trainer = createTrainer({ loss, params: p, optimizer: adam(), learningRate: 0.05, metrics: { logits } });
     expect(trainer.stepGraph.graph.outputNames).toContain("param:clf.0.W");
     expect(trainer.stepGraph.graph.outputNames).toContain("state:opt.m.clf.0.W");
