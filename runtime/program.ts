@@ -45,7 +45,7 @@ export interface Program {
   /** The graph that runs: the selected outputs, verified and (by default) optimized. */
   readonly graph: Graph;
   readonly outputNames: readonly string[];
-  /** Names of the leaves every run must feed (inputs and params), in graph order. */
+  /** Names of the leaves every run must feed (inputs and params of the selected outputs' graph, as declared). */
   readonly feedNames: readonly string[];
   /** Generated source of each fused elementwise loop, for inspection. */
   readonly fusedSources: readonly string[];
@@ -72,13 +72,15 @@ const selectOutputs = (graph: Graph, names: readonly string[] | undefined): { no
   return { nodes, names: [...names] };
 };
 
-const prepare = (graph: Graph, options: CompileOptions): Graph => {
+/** The selected outputs' graph before and after optimization. */
+const prepare = (graph: Graph, options: CompileOptions): { declared: Graph; compiled: Graph } => {
   const selected = selectOutputs(graph, options.outputs);
   const built = buildGraphE(selected.nodes, { name: graph.name, outputNames: selected.names });
   if (E.isLeft(built)) throw new ValidationError(built.left.message, "graph");
+  const declared = built.right;
   const optimize = options.optimize ?? true;
-  if (optimize === false) return orThrow(verifyGraph(built.right));
-  return orThrow(optimizeGraph(built.right, optimize === true ? {} : optimize)).graph;
+  if (optimize === false) return { declared, compiled: orThrow(verifyGraph(declared)) };
+  return { declared, compiled: orThrow(optimizeGraph(declared, optimize === true ? {} : optimize)).graph };
 };
 
 const bindingKey = (bindings: DimBindings): string => [...bindings].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(",");
@@ -95,10 +97,11 @@ const bindingKey = (bindings: DimBindings): string => [...bindings].sort(([a], [
 export const compile = (graph: Graph, options: CompileOptions = {}): Program => {
   const maxPlans = options.maxPlans ?? 8;
   if (!Number.isSafeInteger(maxPlans) || maxPlans < 1) throw new ValidationError(`maxPlans must be a positive integer, got ${maxPlans}`, "options.maxPlans");
-  const compiled = prepare(graph, options);
+  const { declared, compiled } = prepare(graph, options);
   const fusion = orThrow(fuseElementwise(compiled));
   const schedule: Schedule = scheduleGraph(compiled, fusion);
-  const leaves = compiled.nodes.filter((n) => n.op === "input" || n.op === "param");
+  // Feeds are checked against the leaves the user's graph declares, even those the optimizer removed.
+  const leaves = declared.nodes.filter((n) => n.op === "input" || n.op === "param");
   const plans = new Map<string, BuiltPlan>();
   const bindOptions = { allowExtraFeeds: options.allowExtraFeeds ?? false };
 

@@ -100,7 +100,7 @@ describe("fuseElementwise: grouping", () => {
             expect(p.groupOf.get(m)).toBe(group);
             expect(m.shape).toEqual(group.root.shape);
             // topological inside the group
-            for (const inp of m.inputs) if (inside.has(inp)) expect(group.members.indexOf(inp)).toBeLessThan(k);
+            for (const inp of m.inputs) if (inside.has(inp)) expect((group.members as readonly Node[]).indexOf(inp)).toBeLessThan(k);
             if (m === group.root) continue;
             expect(outputs.has(m)).toBe(false);
             for (const c of consumers.get(m)!) expect(inside.has(c)).toBe(true);
