@@ -61,6 +61,47 @@ const reduce =
       ? emit.op("Identity", inputs)
       : emit.op(opType, [first(inputs), emit.int64s(node.params.axes)], { keepdims: node.params.keepdims ? 1 : 0 });
 
+/**
+ * ReduceMax/ReduceMin skip NaN in ONNX Runtime; the kernels propagate it. Adding the sum
+ * of the NaN elements (0 when there are none) makes the result NaN exactly when one is.
+ */
+const reduceExtremum =
+  <K extends typeof Op.Max | typeof Op.Min>(opType: string): OnnxRule<K> =>
+  (ctx) => {
+    const { node, inputs, emit } = ctx;
+    const plain = reduce<K>(opType)(ctx);
+    if (node.dtype === "i32" || node.params.axes.length === 0) return plain;
+    const x = first(inputs);
+    const nans = emit.op("Where", [emit.op("IsNaN", [x]), x, emit.scalar(0, node.dtype)]);
+    const nanSum = emit.op("ReduceSum", [nans, emit.int64s(node.params.axes)], { keepdims: node.params.keepdims ? 1 : 0 });
+    return emit.op("Add", [plain, nanSum]);
+  };
+
+/** argmax: the first largest element, where (as in the kernel) the first NaN counts as largest. */
+const argmax: OnnxRule<typeof Op.ArgMax> = ({ node, inputs, emit }) => {
+  const attributes = { axis: node.params.axis, keepdims: node.params.keepdims ? 1 : 0, select_last_index: 0 };
+  const x = first(inputs);
+  const plain = emit.op("ArgMax", [x], attributes);
+  const result =
+    node.inputs[0]!.dtype === "i32"
+      ? plain
+      : (() => {
+          const isNaN = emit.op("Cast", [emit.op("IsNaN", [x])], { to: ONNX_DTYPE.i32 });
+          const firstNaN = emit.op("ArgMax", [isNaN], attributes);
+          const anyNaN = emit.op("ReduceMax", [isNaN, emit.int64s([node.params.axis])], { keepdims: attributes.keepdims });
+          return emit.op("Where", [emit.op("Greater", [anyNaN, emit.scalar(0, "i32")]), firstNaN, plain]);
+        })();
+  return emit.op("Cast", [result], { to: ONNX_DTYPE.i32 });
+};
+
+/** Math.pow: unlike C's pow, 1^NaN and (±1)^±inf are NaN. */
+const pow: OnnxRule<typeof Op.Pow> = ({ node, inputs, emit }) => {
+  const [a, b] = [inputs[0]!, inputs[1]!];
+  const unit = emit.op("Equal", [emit.op("Abs", [a]), emit.scalar(1, node.dtype)]);
+  const undefinedExponent = emit.op("Or", [emit.op("IsNaN", [b]), emit.op("IsInf", [b])]);
+  return emit.op("Where", [emit.op("And", [unit, undefinedExponent]), emit.scalar(NaN, node.dtype), emit.op("Pow", [a, b])]);
+};
+
 /** Swaps the last two axes of a value of rank `rank`. */
 const swapLastTwo = (emit: OnnxEmitter, x: string, rank: number): string =>
   emit.op("Transpose", [x], { perm: [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2] });
@@ -173,7 +214,7 @@ export const onnxRules: OnnxRuleTable = {
   [Op.Sub]: direct("Sub"),
   [Op.Mul]: direct("Mul"),
   [Op.Div]: direct("Div"),
-  [Op.Pow]: direct("Pow"),
+  [Op.Pow]: pow,
   [Op.Maximum]: direct("Max"),
   [Op.Minimum]: direct("Min"),
   [Op.MulNoNan]: ({ node, inputs, emit }) => {
@@ -194,13 +235,10 @@ export const onnxRules: OnnxRuleTable = {
   },
   [Op.Sum]: reduce("ReduceSum"),
   [Op.Mean]: reduce("ReduceMean"),
-  [Op.Max]: reduce("ReduceMax"),
-  [Op.Min]: reduce("ReduceMin"),
+  [Op.Max]: reduceExtremum("ReduceMax"),
+  [Op.Min]: reduceExtremum("ReduceMin"),
   [Op.LogSumExp]: reduce("ReduceLogSumExp"),
-  [Op.ArgMax]: ({ node, inputs, emit }) =>
-    emit.op("Cast", [emit.op("ArgMax", inputs, { axis: node.params.axis, keepdims: node.params.keepdims ? 1 : 0, select_last_index: 0 })], {
-      to: ONNX_DTYPE.i32,
-    }),
+  [Op.ArgMax]: argmax,
   // allowzero: a 0 in the target shape is an empty dim, not "copy the input's dim".
   [Op.Reshape]: ({ node, inputs, emit }) => emit.op("Reshape", [first(inputs), emit.shape(node.params.shape)], { allowzero: 1 }),
   [Op.Transpose]: ({ node, inputs, emit }) => emit.op("Transpose", inputs, { perm: node.params.perm }),
