@@ -47,6 +47,8 @@ export interface ExecutionPlan {
   /** Concrete shape of every slot. */
   readonly shapes: readonly (readonly number[])[];
   readonly steps: readonly PlannedStep[];
+  /** Slots that share another slot's data (reshape-like ops), mapped to the slot owning the data. */
+  readonly views: ReadonlyMap<number, number>;
   /** Placements of the arena buffers; buffer ids are slots. */
   readonly memory: MemoryPlan;
   /** Arena size: the most intermediate bytes live at once. */
@@ -236,6 +238,7 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
       ops: s.kind === "fused" ? s.group.members.map((m) => m.op) : [s.node.op],
       shape: shapes[s.slot]!,
     })),
+    views: new Map(storage.flatMap((s, slot) => (s.kind === "alias" ? [[slot, baseSlot(storage, slot)] as const] : []))),
     memory,
     peakBytes: memory.peakBytes,
     naiveBytes: graph.nodes.reduce((acc, _n, slot) => acc + (intermediate(slot) ? bytesOf(slot) : 0), 0),
