@@ -4,7 +4,7 @@
  * stable forms (logSoftmax, softplus), so gradients stay finite at logits of ±1000.
  */
 import type { DType, FloatDType } from "../ops.js";
-import type { Dim, Shape } from "../types/dims.js";
+import type { Shape } from "../types/dims.js";
 import type { AnyTensor, Tensor } from "../tensor.js";
 import { abs, add, mul, neg, softplus, square, sub } from "../dsl/elementwise.js";
 import { mean, sum } from "../dsl/reduce.js";
@@ -40,10 +40,7 @@ export const softmaxCrossEntropyOneHot = <S extends Shape, D extends FloatDType>
  * averaged over the batch.
  * @example const loss = softmaxCrossEntropy(logits, labels); // labels: Tensor<[B], 'i32'>
  */
-export const softmaxCrossEntropy = <B extends Dim, C extends Dim, D extends FloatDType>(
-  logits: Tensor<readonly [B, C], D>,
-  labels: Tensor<readonly [B], "i32">,
-): Scalar<D> => {
+export const softmaxCrossEntropy = <S extends Shape, D extends FloatDType>(logits: Tensor<S, D>, labels: Tensor<Shape, "i32">): Scalar<D> => {
   const classes = logits.node.shape[logits.node.shape.length - 1];
   if (typeof classes !== "number") throw new Error(`softmaxCrossEntropy: the class dim must be concrete, got ${String(classes)}`);
   const targets = oneHot(labels, classes, logits.node.dtype as D);
