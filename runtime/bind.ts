@@ -20,7 +20,7 @@ import type { TensorValue } from "./value.js";
 /** The size bound to each symbolic dim name. */
 export type DimBindings = ReadonlyMap<string, number>;
 
-export type FeedProblem = "missing" | "extra" | "malformed" | "dtype" | "rank" | "dim" | "conflict";
+export type FeedProblem = "missing" | "extra" | "malformed" | "dtype" | "rank" | "dim" | "conflict" | "nonFinite";
 
 /**
  * A feed does not fit the graph. `feed` is the leaf name (the JSON-style path is
@@ -42,7 +42,27 @@ export class FeedError extends ValidationError {
 export interface BindOptions {
   /** Accept feeds that name no leaf of the graph (default false: usually a misspelling). */
   readonly allowExtraFeeds?: boolean;
+  /** Checked mode: reject float feeds holding NaN or ±Infinity, naming the first such element. */
+  readonly checkFinite?: boolean;
 }
+
+/** Row-major index -> `[i, j, ...]` text. */
+const indexText = (flat: number, shape: readonly number[]): string => {
+  const idx: number[] = [];
+  for (let ax = shape.length - 1; ax >= 0; ax--) {
+    const d = shape[ax]!;
+    idx.unshift(d === 0 ? 0 : flat % d);
+    flat = d === 0 ? 0 : Math.floor(flat / d);
+  }
+  return `[${idx.join(", ")}]`;
+};
+
+const firstNonFinite = (value: TensorValue): number => {
+  if (value.dtype !== "f32" && value.dtype !== "f64") return -1;
+  const data = value.data;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
+};
 
 type Leaf = Extract<Node, { op: typeof Op.Input | typeof Op.Param }>;
 
@@ -123,6 +143,11 @@ export const bindFeeds = (
     if (value.dtype !== leaf.dtype) return E.left(new FeedError("dtype", name, `${describeLeaf(leaf)} was fed ${fedText(value)}: dtype must be ${leaf.dtype}`));
     if (value.shape.length !== leaf.shape.length)
       return E.left(new FeedError("rank", name, `${describeLeaf(leaf)} was fed ${fedText(value)}: rank must be ${leaf.shape.length}, got ${value.shape.length}`));
+    if (options.checkFinite === true) {
+      const at = firstNonFinite(value);
+      if (at >= 0)
+        return E.left(new FeedError("nonFinite", name, `${describeLeaf(leaf)} was fed ${fedText(value)} holding ${value.data[at]} at ${indexText(at, value.shape)} (checked mode rejects NaN and Infinity)`));
+    }
     for (let ax = 0; ax < leaf.shape.length; ax++) {
       const want = leaf.shape[ax]!;
       const got = value.shape[ax]!;
