@@ -205,14 +205,13 @@ describe("checks after binding", () => {
 });
 
 describe("checked mode feeds", () => {
-  it("rejects a NaN or Infinity feed, naming the input, its declared shape, the element and the source line", async () => {
-    const { input: inp, sum: total, sym: s, evaluate: ev, tensorValue: tv } = await import("../../src/index.js");
-    const x = inp("x", [s("batch"), 2], "f32");
-    const out = total(x);
-    const feeds = { x: tv("f32", [2, 2], [1, 2, Number.NaN, 4]) };
-    expect(() => ev([out.node], feeds, { checkFinite: true })).toThrow(
+  it("rejects a NaN or Infinity feed, naming the input, its declared shape, the element and the source line", () => {
+    const x = tg.input("x", [tg.sym("batch"), 2], "f32");
+    const out = tg.sum(x);
+    const feeds = { x: tensorValue("f32", [2, 2], [1, 2, Number.NaN, 4]) };
+    expect(() => evaluate([out.node], feeds, { checkFinite: true })).toThrow(
       /input 'x' \(declared f32\[batch, 2\] at test\/runtime\/interpret\.test\.ts:\d+\) was fed .* holding NaN at \[1, 0\]/,
     );
-    expect(Number.isNaN(ev([out.node], feeds)[0]!.data[0])).toBe(true);
+    expect(Number.isNaN(evaluate([out.node], feeds)[0]!.data[0])).toBe(true);
   });
 });
