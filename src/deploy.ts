@@ -55,19 +55,19 @@ const exportGraph = (g: Graph, options: OnnxExportOptions): Uint8Array => {
 export const exportOnnx = (model: Exportable, options: OnnxExportOptions & { readonly graphName?: string } = {}): Uint8Array =>
   exportGraph(isGraph(model) ? model : buildGraph(model, options.graphName ?? "model"), options);
 
-/** Param values and optimizer state, as in a `TrainState`. */
+/** Param values (and optimizer state), as in a `TrainState`. */
 export interface StepState {
   readonly params: Readonly<Record<string, TensorValue>>;
-  /** Optimizer state keyed by input name (`opt.<slot>.<param>`). */
-  readonly optimizer: Readonly<Record<string, TensorValue>>;
+  /** Optimizer state keyed by input name (`opt.<slot>.<param>`); not stored in the model. */
+  readonly optimizer?: Readonly<Record<string, TensorValue>>;
 }
 
 export interface TrainStepExportOptions {
   /**
    * "inputs" (default): params are graph inputs, so a loop can feed each step's
-   * `param:<name>` outputs back as the next step's params; `state.params`, when given,
-   * are stored as their defaults. "initializers": params are fixed initializers from
-   * `state.params` (one step from that state).
+   * `param:<name>` outputs back as the next step's params (`state`, when given, is only
+   * checked against the step's params). "initializers": params are fixed initializers
+   * from `state.params`, and the model computes steps from that one point.
    */
   readonly paramsAs?: "inputs" | "initializers";
   readonly name?: string;
@@ -76,30 +76,23 @@ export interface TrainStepExportOptions {
 /**
  * Exports the training step built by `buildTrainStep` (or a trainer's `stepGraph`) as one
  * ONNX model: inputs are the batch, `opt.lr`, `opt.step`, the optimizer state
- * `opt.<slot>.<param>` (with `state.optimizer` as defaults) and, by default, the params;
- * outputs are `loss`, `metric:<name>`, `param:<name>` and `state:<input>`. The metadata
- * entry `typegrad.feedback` maps each output to the input it feeds on the next step.
+ * `opt.<slot>.<param>` (zeros before the first step) and, by default, the params; outputs
+ * are `loss`, `metric:<name>`, `param:<name>` and `state:<input>`. The metadata entry
+ * `typegrad.feedback` (JSON) maps each output to the input it feeds on the next step.
  * @example
- * const bytes = exportTrainStep(trainer.stepGraph, trainer.init(42));
- * // each step: feed batch, opt.lr, opt.step, params and opt.* ; read back param:* and state:*
+ * const bytes = exportTrainStep(trainer.stepGraph);
+ * // each step: feed the batch, opt.lr, opt.step, the params and opt.*; read back param:* and state:*
  */
 export const exportTrainStep = (step: TrainStepGraph, state?: StepState, options: TrainStepExportOptions = {}): Uint8Array => {
   const paramsAs = options.paramsAs ?? "inputs";
   const feedback: Record<string, string> = {};
-  for (const p of step.paramNames) feedback[stepOutputs.param(p)] = p;
+  if (paramsAs === "inputs") for (const p of step.paramNames) feedback[stepOutputs.param(p)] = p;
   for (const s of step.stateLeaves) feedback[stepOutputs.state(s.input)] = s.input;
-  const params = state === undefined ? undefined : pick(state.params, step.paramNames);
-  const optimizer = state === undefined ? undefined : pick(state.optimizer, step.stateLeaves.map((s) => s.input));
   return exportGraph(step.graph, {
     paramsAs,
-    ...(params === undefined ? {} : { params }),
-    ...(optimizer === undefined ? {} : { inputDefaults: optimizer }),
+    ...(state === undefined ? {} : { params: pick(state.params, step.paramNames) }),
     ...(options.name === undefined ? {} : { name: options.name }),
-    metadata: {
-      "typegrad.feedback": JSON.stringify(paramsAs === "inputs" ? feedback : Object.fromEntries(Object.entries(feedback).filter(([k]) => k.startsWith("state:")))),
-      "typegrad.lrInput": step.lrInput,
-      "typegrad.stepInput": step.stepInput,
-    },
+    metadata: { "typegrad.feedback": JSON.stringify(feedback), "typegrad.lrInput": step.lrInput, "typegrad.stepInput": step.stepInput },
   });
 };
 

@@ -32,16 +32,10 @@ export interface OnnxExportOptions {
   /**
    * Where params go. Default: initializers for params with a value, graph inputs for the
    * rest. "initializers": every param must have a value. "inputs": every param is a graph
-   * input (to be fed on each run); a given value is also stored as its initializer, which
-   * ONNX treats as the input's default.
+   * input, fed on each run; given values are checked against the params but not stored
+   * (ONNX Runtime's Node binding ignores feeds for inputs that also have an initializer).
    */
   readonly paramsAs?: "initializers" | "inputs";
-  /**
-   * Default values for inputs, by input name: stored as initializers of the same name, so
-   * the input may be left out of a run (ONNX initializers that are also inputs are
-   * defaults). Used for optimizer state in exported training steps.
-   */
-  readonly inputDefaults?: Readonly<Record<string, TensorValue>>;
   /** The ONNX graph's name (default: the typegrad graph's name). */
   readonly name?: string;
   readonly docString?: string;
@@ -113,14 +107,6 @@ export const findExportProblems = (g: Graph, options: OnnxExportOptions = {}): O
     if (l === undefined || l.op !== Op.Param)
       problems.push({ message: `params.${name}: graph '${g.name}' has no param named '${name}'${l === undefined ? "" : ` (it is an input)`}` });
   }
-  for (const [name, v] of Object.entries(options.inputDefaults ?? {})) {
-    const l = leafByName.get(name);
-    if (l === undefined || l.op !== Op.Input) problems.push({ message: `inputDefaults.${name}: graph '${g.name}' has no input named '${name}'${l === undefined ? "" : " (it is a param)"}` });
-    else {
-      const bad = checkParamValue(g, l, v);
-      if (bad !== undefined) problems.push({ node: l, message: `inputDefaults.${name}: ${bad}` });
-    }
-  }
   for (const l of leaves) {
     if (l.op !== Op.Param) continue;
     const v = values[l.params.name];
@@ -177,10 +163,9 @@ const emitModel = (g: Graph, options: OnnxExportOptions, rules: OnnxRuleTable): 
   const inputs: OnnxValueInfo[] = [];
   const initializers: OnnxTensor[] = [];
   for (const l of leaves) {
-    const isParam = l.op === Op.Param;
-    const v = (isParam ? values : (options.inputDefaults ?? {}))[l.params.name];
+    const v = l.op === Op.Param && options.paramsAs !== "inputs" ? values[l.params.name] : undefined;
     if (v !== undefined) initializers.push({ ...tensorOf(l.params.name, v.data, v.shape, l.dtype), docString: docOf(g, l) });
-    if (v === undefined || !isParam || options.paramsAs === "inputs") inputs.push(valueInfo(l.params.name, l, isParam ? (v?.shape ?? l.shape) : l.shape, docOf(g, l)));
+    else inputs.push(valueInfo(l.params.name, l, l.shape, docOf(g, l)));
   }
 
   const valueNames = new Map<Node, string>();
@@ -200,7 +185,8 @@ const emitModel = (g: Graph, options: OnnxExportOptions, rules: OnnxRuleTable): 
   g.outputs.forEach((out, i) => {
     const name = g.outputNames[i]!;
     const source = valueNames.get(out)!;
-    const shape = out.op === Op.Param ? (values[out.params.name]?.shape ?? out.shape) : out.shape;
+    const stored = out.op === Op.Param && options.paramsAs !== "inputs" ? values[out.params.name] : undefined;
+    const shape = stored?.shape ?? out.shape;
     outputs.push(valueInfo(name, out, shape, docOf(g, out)));
     if (source !== name)
       extra.push({ name: `${prefix}output.${i}`, opType: "Identity", inputs: [source], outputs: [name], attributes: [], docString: `output '${name}': ${docOf(g, out)}` });
