@@ -1,0 +1,195 @@
+/**
+ * Benchmark cases: fp32 square matmul and one SGD training step of an MLP
+ * 784-256-256-10 (tanh, softmax cross-entropy, batch 128), as typegrad programs and as
+ * the same work in each peer. Our step is one compiled program computing the loss and
+ * the new params; the params are fed on every step and replaced by the outputs.
+ */
+import * as tg from "../src/index.js";
+import { compile, type Program } from "../runtime/program.js";
+import { tensorValue, type TensorValue } from "../runtime/value.js";
+import type { Contender } from "./measure.js";
+import type { TfBackend, TfTensor } from "./peers.js";
+
+/** Deterministic values in [-1, 1). */
+const randomValues = (n: number, seed: number): Float32Array => {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+};
+
+// ---------- matmul ----------
+
+/** typegrad: a compiled program for `matmul(a, b)` (output allocated on every run, as users get it). */
+export const matmulOurs = (n: number): Contender => {
+  const a = tg.input("a", [n, n], "f32");
+  const b = tg.input("b", [n, n], "f32");
+  const program = compile(tg.buildGraph(tg.matmul(a, b)));
+  const feeds = { a: tensorValue("f32", [n, n], randomValues(n * n, 1)), b: tensorValue("f32", [n, n], randomValues(n * n, 2)) };
+  return { label: "typegrad", run: () => void program.run(feeds) };
+};
+
+/** The plain i-k-j loop on Float32Array: the baseline every JS implementation starts from. */
+export const matmulPlainLoop = (n: number): Contender => {
+  const [a, b, c] = [randomValues(n * n, 1), randomValues(n * n, 2), new Float32Array(n * n)];
+  return {
+    label: "js i-k-j loop",
+    run: () => {
+      c.fill(0);
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < n; k++) {
+          const x = a[i * n + k]!;
+          const row = k * n;
+          const out = i * n;
+          for (let j = 0; j < n; j++) c[out + j]! += x * b[row + j]!;
+        }
+    },
+  };
+};
+
+/** tfjs `matMul` on one backend; `dataSync` makes it finish inside the timed region. */
+export const matmulTf = (backend: TfBackend, n: number): Contender => {
+  const { tf } = backend;
+  let operands: [TfTensor, TfTensor] | undefined;
+  return {
+    label: backend.label,
+    prepare: async () => {
+      await backend.use();
+      operands ??= [tf.tensor2d(randomValues(n * n, 1), [n, n]), tf.tensor2d(randomValues(n * n, 2), [n, n])];
+    },
+    run: () => {
+      const c = tf.matMul(operands![0], operands![1]);
+      c.dataSync();
+      c.dispose();
+    },
+    dispose: () => operands?.forEach((t) => t.dispose()),
+  };
+};
+
+// ---------- MLP training step ----------
+
+export const MLP_SIZES = [784, 256, 256, 10] as const;
+export const MLP_BATCH = 128;
+export const MLP_LEARNING_RATE = 0.05;
+
+/** The training-step graph: outputs `loss` and the new value of every param (named as the param). */
+export const mlpStepGraph = (): tg.Graph => {
+  const x = tg.input("x", [tg.sym("batch"), MLP_SIZES[0]], "f32");
+  const labels = tg.input("labels", [tg.sym("batch")], "i32");
+  const params = tg.mlp.init("mlp", MLP_SIZES);
+  const logits = tg.mlp(params, tg.tanh)(x) as tg.Tensor<readonly [tg.Sym<"batch">, 10], "f32">;
+  const loss = tg.softmaxCrossEntropy(logits, labels);
+  const leaves = tg.collectParams(params).map((node) => ({ node }) as tg.AnyTensor);
+  const grads = tg.grad(loss, leaves) as tg.AnyTensor[];
+  const lr = tg.scalar(MLP_LEARNING_RATE, "f32");
+  const outputs: Record<string, tg.AnyTensor> = { loss };
+  leaves.forEach((p, i) => (outputs[(p.node.params as { name: string }).name] = tg.sub(p, tg.mul(lr, grads[i]!))));
+  return tg.buildGraph(outputs, "mlpStep");
+};
+
+/** A fixed batch: inputs in [-1, 1), labels 0..9. */
+export const mlpBatch = (): { x: Float32Array; labels: Int32Array } => ({
+  x: randomValues(MLP_BATCH * MLP_SIZES[0], 3),
+  labels: Int32Array.from({ length: MLP_BATCH }, (_, i) => (i * 7) % 10),
+});
+
+/** Loss of the first step (same params and batch everywhere, so all implementations must agree). */
+export interface LossProbe {
+  readonly firstLoss: () => number;
+}
+
+export interface MlpOurs extends Contender, LossProbe {
+  readonly program: () => Program;
+  readonly compileSeconds: () => number;
+  readonly feeds: () => Record<string, TensorValue>;
+  /** The initial param values, shared with the peers. */
+  readonly initialParams: () => Readonly<Record<string, TensorValue>>;
+}
+
+/** typegrad: compile once (timed separately), then one program run per step, params fed back. */
+export const mlpOurs = (): MlpOurs => {
+  const batch = mlpBatch();
+  const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
+  let program: Program | undefined;
+  let compileSeconds = 0;
+  const graph = mlpStepGraph();
+  const initial = tg.initParams(graph, 42)[0];
+  let params: Record<string, TensorValue> = { ...initial };
+  let firstLoss = Number.NaN;
+  return {
+    label: "typegrad",
+    prepare: () => {
+      if (program !== undefined) return;
+      const t0 = performance.now();
+      program = compile(mlpStepGraph());
+      compileSeconds = (performance.now() - t0) / 1000;
+    },
+    run: () => {
+      const out = program!.runNamed({ ...params, ...data });
+      for (const name of Object.keys(params)) params[name] = out[name]!;
+      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
+    },
+    program: () => program!,
+    compileSeconds: () => compileSeconds,
+    feeds: () => ({ ...params, ...data }),
+    initialParams: () => initial,
+    firstLoss: () => firstLoss,
+  };
+};
+
+/**
+ * tfjs: variables and `optimizer.minimize` (gradients by tfjs' tape), the idiomatic tfjs
+ * training step, from the same initial params (`mlp.<layer>.W` / `.b`) as ours.
+ */
+export const mlpTf = (backend: TfBackend, initial: Readonly<Record<string, TensorValue>>): Contender & LossProbe => {
+  const { tf } = backend;
+  let state: { vars: TfTensor[]; x: TfTensor; y: TfTensor; step: () => TfTensor | null } | undefined;
+  let firstLoss = Number.NaN;
+  return {
+    label: backend.label,
+    prepare: async () => {
+      await backend.use();
+      if (state !== undefined) return;
+      const vars: TfTensor[] = [];
+      for (let i = 0; i + 1 < MLP_SIZES.length; i++) {
+        const [W, b] = [initial[`mlp.${i}.W`], initial[`mlp.${i}.b`]];
+        if (W === undefined || b === undefined) throw new Error(`no initial value for layer ${i} (params: ${Object.keys(initial).join(", ")})`);
+        const w0 = tf.tensor2d(Float32Array.from(W.data), [MLP_SIZES[i]!, MLP_SIZES[i + 1]!]);
+        const b0 = tf.tensor1d(Float32Array.from(b.data));
+        vars.push(tf.variable(w0), tf.variable(b0));
+        w0.dispose();
+        b0.dispose();
+      }
+      const batch = mlpBatch();
+      const x = tf.tensor2d(batch.x, [MLP_BATCH, MLP_SIZES[0]]);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, "int32"), 10));
+      const optimizer = tf.train.sgd(MLP_LEARNING_RATE);
+      const forward = (): TfTensor => {
+        let h = x;
+        for (let i = 0; i < vars.length; i += 2) {
+          const z = tf.add(tf.matMul(h, vars[i]!), vars[i + 1]!);
+          h = i + 2 < vars.length ? tf.tanh(z) : z;
+        }
+        return tf.losses.softmaxCrossEntropy(y, h);
+      };
+      state = { vars, x, y, step: () => optimizer.minimize(forward, true) };
+    },
+    run: () => {
+      const cost = state!.step();
+      if (cost === null) return;
+      const loss = cost.dataSync()[0]!;
+      if (Number.isNaN(firstLoss)) firstLoss = loss;
+      cost.dispose();
+    },
+    dispose: () => {
+      if (state === undefined) return;
+      for (const t of [...state.vars, state.x, state.y]) t.dispose();
+    },
+    firstLoss: () => firstLoss,
+  };
+};

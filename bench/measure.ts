@@ -1,0 +1,74 @@
+/**
+ * Timing for the benchmark: interleaved rounds in one process, medians, and table
+ * formatting. The machine is shared and noisy, so every implementation of a case is
+ * timed once per round, in turn, and the figure reported is the median over rounds;
+ * ratios between columns come from the same run.
+ */
+
+/** Something to time: `run` does one unit of work (a matmul, a training step). */
+export interface Contender {
+  readonly label: string;
+  /** Called once before timing (compile, warm-up); may be async (backend switches). */
+  readonly prepare?: () => Promise<void> | void;
+  readonly run: () => void;
+  /** Called after the case (frees peer tensors). */
+  readonly dispose?: () => void;
+}
+
+export interface Timing {
+  readonly label: string;
+  /** Median seconds per unit of work over rounds. */
+  readonly seconds: number;
+  readonly samples: readonly number[];
+}
+
+const now = (): number => performance.now() / 1000;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export interface MeasureOptions {
+  readonly rounds: number;
+  /** Minimum wall time of one timed batch, in seconds (repetitions are chosen to reach it). */
+  readonly minBatchSeconds: number;
+}
+
+/**
+ * Times each contender for `rounds` interleaved rounds (after one warm-up call each).
+ * @example const [ours, tfjs] = await measure([oursContender, tfjsContender], { rounds: 5, minBatchSeconds: 0.2 });
+ */
+export const measure = async (contenders: readonly Contender[], options: MeasureOptions): Promise<Timing[]> => {
+  const reps: number[] = [];
+  for (const c of contenders) {
+    await c.prepare?.();
+    const t0 = now();
+    c.run();
+    const once = Math.max(now() - t0, 1e-6);
+    reps.push(Math.max(1, Math.ceil(options.minBatchSeconds / once)));
+  }
+  const samples: number[][] = contenders.map(() => []);
+  for (let round = 0; round < options.rounds; round++)
+    for (const [i, c] of contenders.entries()) {
+      await c.prepare?.();
+      const n = reps[i]!;
+      const t0 = now();
+      for (let k = 0; k < n; k++) c.run();
+      samples[i]!.push((now() - t0) / n);
+    }
+  for (const c of contenders) c.dispose?.();
+  return contenders.map((c, i) => ({ label: c.label, seconds: median(samples[i]!), samples: samples[i]! }));
+};
+
+/** A Markdown table from a header and rows of cells. */
+export const markdownTable = (header: readonly string[], rows: readonly (readonly string[])[]): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`, ...rows.map(line)].join("\n");
+};
+
+/** "1.23 MB" style sizes. */
+export const formatBytes = (bytes: number): string =>
+  bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(2)} MiB` : bytes >= 1 << 10 ? `${(bytes / (1 << 10)).toFixed(1)} KiB` : `${bytes} B`;

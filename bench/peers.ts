@@ -1,0 +1,108 @@
+/**
+ * Loading the benchmark's peer libraries from `bench/peers/node_modules` (installed on
+ * demand by `npm run bench:peers`). Every peer is optional: a missing one is reported as
+ * "not installed" and its columns say so. Modules are imported by resolved path, so
+ * type-checking typegrad never needs them; the few calls the benchmark makes are typed
+ * here by hand.
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as path from "node:path";
+
+/** The slice of the TensorFlow.js API the benchmark uses. */
+export interface TfTensor {
+  dataSync(): Float32Array | Int32Array | Uint8Array;
+  dispose(): void;
+}
+export interface TfModule {
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  tensor2d(values: Float32Array, shape: [number, number]): TfTensor;
+  tensor1d(values: Int32Array | Float32Array, dtype?: string): TfTensor;
+  variable(initial: TfTensor): TfTensor;
+  matMul(a: TfTensor, b: TfTensor): TfTensor;
+  add(a: TfTensor, b: TfTensor): TfTensor;
+  tanh(x: TfTensor): TfTensor;
+  oneHot(indices: TfTensor, depth: number): TfTensor;
+  tidy<T>(f: () => T): T;
+  memory(): { numBytes: number; numTensors: number };
+  losses: { softmaxCrossEntropy(onehotLabels: TfTensor, logits: TfTensor): TfTensor };
+  train: { sgd(learningRate: number): { minimize(f: () => TfTensor, returnCost: boolean): TfTensor | null } };
+}
+
+/** A peer backend: a name for the table and a way to make it current. */
+export interface TfBackend {
+  readonly label: string;
+  readonly tf: TfModule;
+  /** Makes this backend current (tfjs has one current backend per process). */
+  readonly use: () => Promise<void>;
+}
+
+export interface Peers {
+  readonly backends: readonly TfBackend[];
+  /** Every peer we know of and what happened when loading it: a version, or "not installed", or the error. */
+  readonly status: ReadonlyMap<string, string>;
+}
+
+const peersDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "peers");
+const requireFromPeers = createRequire(path.join(peersDir, "package.json"));
+
+const resolvePeer = (name: string): string | undefined => {
+  try {
+    return requireFromPeers.resolve(name);
+  } catch {
+    return undefined;
+  }
+};
+
+const versionOf = (name: string): string => {
+  try {
+    const pkg = requireFromPeers(`${name}/package.json`) as { version?: string };
+    return pkg.version ?? "?";
+  } catch {
+    return "?";
+  }
+};
+
+const importPeer = async (resolved: string): Promise<unknown> => import(pathToFileURL(resolved).href);
+
+/** Known peer columns, in table order. */
+export const PEER_LABELS = ["tfjs-cpu", "tfjs-wasm"] as const;
+
+/**
+ * Loads whichever peers are installed.
+ * @example const peers = await loadPeers(); for (const b of peers.backends) await b.use();
+ */
+export const loadPeers = async (): Promise<Peers> => {
+  const status = new Map<string, string>();
+  const backends: TfBackend[] = [];
+  const tfPath = resolvePeer("@tensorflow/tfjs");
+  if (tfPath === undefined) {
+    for (const label of PEER_LABELS) status.set(label, "not installed");
+    return { backends, status };
+  }
+  const loaded = (await importPeer(tfPath)) as TfModule & { default?: TfModule };
+  const tf = typeof loaded.matMul === "function" ? loaded : loaded.default!;
+  const use = (name: string) => async (): Promise<void> => {
+    if (tf.getBackend() === name) return;
+    if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialize`);
+    await tf.ready();
+  };
+  backends.push({ label: "tfjs-cpu", tf, use: use("cpu") });
+  status.set("tfjs-cpu", `@tensorflow/tfjs ${versionOf("@tensorflow/tfjs")}`);
+  const wasmPath = resolvePeer("@tensorflow/tfjs-backend-wasm");
+  if (wasmPath === undefined) status.set("tfjs-wasm", "not installed");
+  else {
+    try {
+      await importPeer(wasmPath);
+      await use("wasm")();
+      backends.push({ label: "tfjs-wasm", tf, use: use("wasm") });
+      status.set("tfjs-wasm", `@tensorflow/tfjs-backend-wasm ${versionOf("@tensorflow/tfjs-backend-wasm")}`);
+    } catch (e) {
+      status.set("tfjs-wasm", `failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  await use("cpu")();
+  return { backends, status };
+};

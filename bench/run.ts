@@ -1,0 +1,110 @@
+/**
+ * `npm run bench`: typegrad against its peers, side by side in one process.
+ *
+ * Prints Markdown tables: fp32 matmul GFLOP/s for N = 128, 256, 512, 1024; ms per
+ * training step of the MLP 784-256-256-10 (batch 128); the step program's compile time
+ * and memory plan. Each peer column comes from the same run, with the ratio of our
+ * figure to it (above 1 means typegrad is faster). Peers are optional (`npm run
+ * bench:peers` installs them); missing ones print "not installed".
+ *
+ * Flags: --quick (1 round, short batches), --rounds=N (default 5), --only=matmul|mlp,
+ * --sizes=128,256 (matmul sizes).
+ */
+import { loadPeers, PEER_LABELS, type Peers } from "./peers.js";
+import { formatBytes, markdownTable, measure, type Contender, type Timing } from "./measure.js";
+import { matmulOurs, matmulPlainLoop, matmulTf, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
+
+interface Flags {
+  readonly rounds: number;
+  readonly minBatchSeconds: number;
+  readonly only: "matmul" | "mlp" | undefined;
+  readonly sizes: readonly number[];
+}
+
+const parseFlags = (argv: readonly string[]): Flags => {
+  const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const quick = argv.includes("--quick");
+  const only = value("only");
+  if (only !== undefined && only !== "matmul" && only !== "mlp") throw new Error(`--only must be matmul or mlp, got ${only}`);
+  const sizes = (value("sizes") ?? "128,256,512,1024").split(",").map(Number);
+  if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error(`--sizes must be positive integers, got ${value("sizes")}`);
+  return { rounds: Number(value("rounds") ?? (quick ? 1 : 5)), minBatchSeconds: quick ? 0.05 : 0.25, only, sizes };
+};
+
+const peerColumns = (peers: Peers): string[] => ["js i-k-j loop", ...PEER_LABELS].filter((l) => l === "js i-k-j loop" || peers.status.has(l));
+
+/** Cells for one case: our figure, then each peer's figure and our ratio to it. */
+const cells = (timings: readonly Timing[], columns: readonly string[], figure: (t: Timing) => number, format: (x: number) => string, higherIsBetter: boolean, peers: Peers): string[] => {
+  const ours = timings.find((t) => t.label === "typegrad")!;
+  const out = [format(figure(ours))];
+  for (const col of columns) {
+    const t = timings.find((x) => x.label === col);
+    if (t === undefined) {
+      const why = peers.status.get(col);
+      out.push(why === undefined || why.startsWith("@") ? "—" : why, "");
+      continue;
+    }
+    const ratio = higherIsBetter ? figure(ours) / figure(t) : figure(t) / figure(ours);
+    out.push(format(figure(t)), `${ratio.toFixed(2)}x`);
+  }
+  return out;
+};
+
+const header = (first: string, columns: readonly string[]): string[] => [first, "typegrad", ...columns.flatMap((c) => [c, `vs ${c}`])];
+
+const benchMatmul = async (flags: Flags, peers: Peers): Promise<string> => {
+  const columns = peerColumns(peers);
+  const rows: string[][] = [];
+  for (const n of flags.sizes) {
+    const contenders: Contender[] = [matmulOurs(n), ...(n <= 512 ? [matmulPlainLoop(n)] : []), ...peers.backends.map((b) => matmulTf(b, n))];
+    const timings = await measure(contenders, flags);
+    const gflops = (t: Timing): number => (2 * n ** 3) / t.seconds / 1e9;
+    rows.push([`N = ${n}`, ...cells(timings, columns, gflops, (x) => x.toFixed(2), true, peers)]);
+    process.stderr.write(`matmul N=${n} done\n`);
+  }
+  return `### fp32 matmul, GFLOP/s (2·N³ / time; higher is better)\n\n${markdownTable(header("case", columns), rows)}`;
+};
+
+const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
+  const columns = PEER_LABELS.filter((l) => peers.status.has(l));
+  const ours = mlpOurs();
+  const theirs = peers.backends.map((b) => mlpTf(b, ours.initialParams()));
+  const timings = await measure([ours, ...theirs], { ...flags, minBatchSeconds: Math.max(flags.minBatchSeconds, 0.5) });
+  const ms = (t: Timing): number => t.seconds * 1000;
+  const table = markdownTable(header("case", columns), [[`MLP 784-256-256-10 step, batch ${MLP_BATCH}, ms`, ...cells(timings, columns, ms, (x) => x.toFixed(1), false, peers)]]);
+  const plan = ours.program().plan(ours.feeds());
+  const losses = [`typegrad ${ours.firstLoss().toFixed(5)}`, ...theirs.map((t) => `${t.label} ${t.firstLoss().toFixed(5)}`)].join(", ");
+  const memory = markdownTable(
+    ["typegrad MLP step program", "value"],
+    [
+      ["compile time (grad graph, optimize, fuse, codegen)", `${(ours.compileSeconds() * 1000).toFixed(0)} ms`],
+      ["graph nodes after optimization", String(ours.program().graph.nodes.length)],
+      ["fused loops / ops in them", `${plan.steps.filter((s) => s.kind === "fused").length} / ${plan.steps.filter((s) => s.kind === "fused").reduce((a, s) => a + s.ops.length, 0)}`],
+      ["peakBytes (arena, intermediates live at once)", formatBytes(plan.peakBytes)],
+      ["naiveBytes (every intermediate allocated)", formatBytes(plan.naiveBytes)],
+      ["matmul packing scratch", formatBytes(plan.scratchBytes)],
+      ["outputs (fresh each step: loss and new params)", formatBytes(plan.outputBytes)],
+      ["first-step loss, same params and batch (must agree)", losses],
+    ],
+  );
+  return `### Training step, ms per step (lower is better; ratio = peer time / ours)\n\n${table}\n\n${memory}`;
+};
+
+const main = async (): Promise<void> => {
+  const flags = parseFlags(process.argv.slice(2));
+  const peers = await loadPeers();
+  const lines = [
+    `typegrad benchmark — Node ${process.version}, ${flags.rounds} interleaved round(s), median per implementation`,
+    "",
+    "Peers: " + [...peers.status].map(([label, s]) => `${label}: ${s}`).join("; "),
+  ];
+  if (peers.backends.length === 0) lines.push("(run `npm run bench:peers` to install the peers)");
+  console.log(lines.join("\n") + "\n");
+  if (flags.only !== "mlp") console.log((await benchMatmul(flags, peers)) + "\n");
+  if (flags.only !== "matmul") console.log((await benchMlp(flags, peers)) + "\n");
+};
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
