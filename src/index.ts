@@ -61,3 +61,4 @@ export type * from "./types/index.js";
 export { createEvaluator, supervisedFeeds, sliceRows, type Evaluator, type EvaluationResult, type FeedBuilder } from "./train/evaluate.js";
 export { fit, fitIter, type FitOptions, type FitExtras, type FitEvent, type StepEvent, type EpochEvent, type FitResult, type EarlyStopping } from "./train/fit.js";
 export { saveTrainState, loadTrainState, trainerGraphHash } from "./train/trainCheckpoint.js";
+export { compile, type Program, type CompileOptions, type ExecutionPlan, type PlannedStep } from "../runtime/program.js";
