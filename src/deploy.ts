@@ -14,6 +14,7 @@ import type { TrainStepGraph } from "./train/step.js";
 import { stepOutputs } from "./train/step.js";
 import { formatExportProblems, graphToOnnx, type OnnxExportOptions, type OnnxExportProblem } from "../compiler/onnx/export.js";
 import { encodeModel } from "../compiler/onnx/protobuf.js";
+import { loadCheckpoint } from "./train/checkpoint.js";
 
 /**
  * A graph cannot be exported to ONNX. `problems` lists each reason; the message has one
@@ -32,10 +33,20 @@ export class OnnxExportError extends Error {
   }
 }
 
-/** What `exportOnnx` accepts: a built graph, a tensor, a list of tensors or a record of named tensors. */
-export type Exportable = Graph | AnyTensor | readonly AnyTensor[] | Readonly<Record<string, AnyTensor>>;
+/** A compiled program (from `compile`): its graph is exported. */
+interface HasGraph {
+  readonly graph: Graph;
+  readonly run: unknown;
+}
+
+/** What `exportOnnx` accepts: a built graph, a compiled program, a tensor, a list of tensors or a record of named tensors. */
+export type Exportable = Graph | HasGraph | AnyTensor | readonly AnyTensor[] | Readonly<Record<string, AnyTensor>>;
 
 const isGraph = (x: Exportable): x is Graph => typeof x === "object" && x !== null && "nodes" in x && "outputs" in x && "ids" in x;
+const isProgram = (x: Exportable): x is HasGraph => typeof x === "object" && x !== null && "graph" in x && "run" in x && isGraph((x as HasGraph).graph);
+
+const graphOf = (model: Exportable, name: string): Graph =>
+  isGraph(model) ? model : isProgram(model) ? model.graph : buildGraph(model as AnyTensor | readonly AnyTensor[] | Readonly<Record<string, AnyTensor>>, name);
 
 const exportGraph = (g: Graph, options: OnnxExportOptions): Uint8Array => {
   const r = graphToOnnx(g, options);
@@ -53,7 +64,22 @@ const exportGraph = (g: Graph, options: OnnxExportOptions): Uint8Array => {
  * const session = await ort.InferenceSession.create(bytes);
  */
 export const exportOnnx = (model: Exportable, options: OnnxExportOptions & { readonly graphName?: string } = {}): Uint8Array =>
-  exportGraph(isGraph(model) ? model : buildGraph(model, options.graphName ?? "model"), options);
+  exportGraph(graphOf(model, options.graphName ?? "model"), options);
+
+/**
+ * Exports a model with the params of a saved checkpoint as initializers (every param of
+ * the model must be in the checkpoint; other tensors in it are ignored). Throws a
+ * CheckpointError for a bad file and an OnnxExportError for a param that is missing or
+ * does not match.
+ * @example
+ * writeFileSync("mnist.onnx", exportCheckpointOnnx({ logits }, "out/mnist.safetensors"));
+ */
+export const exportCheckpointOnnx = (model: Exportable, checkpointFile: string, options: Omit<OnnxExportOptions, "params" | "paramsAs"> & { readonly graphName?: string } = {}): Uint8Array => {
+  const graph = graphOf(model, options.graphName ?? "model");
+  const saved = loadCheckpoint(checkpointFile).params;
+  const params = Object.fromEntries(graph.nodes.flatMap((n) => (n.op === "param" && saved.has(n.params.name) ? [[n.params.name, saved.get(n.params.name)!]] : [])));
+  return exportGraph(graph, { ...options, params, paramsAs: "initializers" });
+};
 
 /** Param values (and optimizer state), as in a `TrainState`. */
 export interface StepState {

@@ -3,11 +3,15 @@
  * opset 18), graph inputs with named dynamic dims and ONNX element types, params as
  * initializers or inputs, output names, doc strings with the typegrad id, op, source line
  * and gradient origin, deterministic names and bytes; plus edge cases run in ONNX
- * Runtime (an output that is an input, a param, a constant, one node under two names).
+ * Runtime (an output that is an input, a param, a constant, one node under two names),
+ * compiled programs and checkpoints.
  */
 import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tg from "../../src/index.js";
-import { exportOnnx } from "../../src/deploy.js";
+import { exportCheckpointOnnx, exportOnnx, OnnxExportError } from "../../src/deploy.js";
 import { ONNX_IR_VERSION, ONNX_OPSET } from "../../compiler/onnx/export.js";
 import { OnnxDataType } from "../../compiler/onnx/protobuf.js";
 import { tensorValue } from "../../runtime/value.js";
@@ -104,5 +108,40 @@ describe("edge cases in ONNX Runtime", () => {
     expect(out.c!).toEqual(tensorValue("i32", [3], [1, 2, 3]));
     expect(Array.from(out.y!.data)).toEqual([0, 2, 0, 4, 0, 6]);
     expect(out.y2).toEqual(out.y);
+  });
+});
+
+describe("other sources of a model", () => {
+  const xv = tensorValue("f32", [4, 3], Array.from({ length: 12 }, (_, i) => i / 5 - 1));
+
+  it("a compiled program exports its graph", async () => {
+    const program = tg.compile(tg.buildGraph({ h, loss }, "layer"));
+    const session = await openOrt(exportOnnx(program, { params: { W: Wv, b: bv } }));
+    const out = await session.run({ x: xv });
+    await session.release();
+    const want = program.runNamed({ x: xv, W: Wv, b: bv });
+    expect(Math.abs(out.loss!.data[0]! - want.loss!.data[0]!)).toBeLessThan(1e-6);
+  });
+
+  it("exportCheckpointOnnx takes the params from a checkpoint file and refuses a missing one", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "typegrad-onnx-"));
+    try {
+      const file = path.join(dir, "layer.safetensors");
+      const checkpoint = (params: Map<string, tg.TensorValue>) => ({ params, optimizerState: new Map(), step: 0, epoch: 0, graphHash: "", metadata: {} });
+      tg.saveCheckpoint(file, checkpoint(new Map([["W", Wv], ["b", bv], ["unused", bv]])));
+      const model = decodeModel(exportCheckpointOnnx({ h }, file));
+      expect(model.graph.inputs.map((i) => i.name)).toEqual(["x"]);
+      expect(model.graph.initializers.slice(0, 2)).toEqual(["W", "b"]);
+      const session = await openOrt(exportCheckpointOnnx({ h }, file));
+      const out = await session.run({ x: xv });
+      await session.release();
+      const [want] = tg.evaluate([h.node], { x: xv, W: Wv, b: bv });
+      expect(Math.max(...Array.from(out.h!.data, (v, i) => Math.abs(v - want!.data[i]!)))).toBeLessThan(1e-6);
+      tg.saveCheckpoint(file, checkpoint(new Map([["W", Wv]])));
+      expect(() => exportCheckpointOnnx({ h }, file)).toThrow(OnnxExportError);
+      expect(() => exportCheckpointOnnx({ h }, file)).toThrow(/params\.b: no value given for param 'b' f32\[2\]/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
