@@ -62,3 +62,9 @@ export { createEvaluator, supervisedFeeds, sliceRows, type Evaluator, type Evalu
 export { fit, fitIter, type FitOptions, type FitExtras, type FitEvent, type StepEvent, type EpochEvent, type FitResult, type EarlyStopping } from "./train/fit.js";
 export { saveTrainState, loadTrainState, trainerGraphHash } from "./train/trainCheckpoint.js";
 export { compile, type Program, type CompileOptions, type ExecutionPlan, type PlannedStep } from "../runtime/program.js";
+export { exportOnnx, exportTrainStep, exportCheckpointOnnx, OnnxExportError, type Exportable, type StepState, type TrainStepExportOptions } from "./deploy.js";
+export { graphToOnnx, findExportProblems, formatExportProblems, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions, type OnnxExportProblem, type OnnxExport } from "../compiler/onnx/export.js";
+export { findFirstDivergence, compareValues, PARITY_TOLERANCE, type ParityReport, type ParityOptions, type NodeDivergence, type ValueComparison } from "../compiler/onnx/parity.js";
+export { ortSessionFactory, type OnnxSession, type OnnxSessionFactory, type OrtModule, type OrtTensorLike } from "../compiler/onnx/session.js";
+export { onnxRules, type OnnxRule, type OnnxRuleTable, type RuleContext } from "../compiler/onnx/rules.js";
+export { encodeModel, type OnnxModel } from "../compiler/onnx/protobuf.js";
