@@ -122,7 +122,7 @@ const microKernel = (kc: number, pa: Float64Array, a: number, pb: Float64Array, 
     c00 = acc[o]!; c01 = acc[o + 1]!; c02 = acc[o + 2]!; c03 = acc[o + 3]!;
     c10 = acc[o1]!; c11 = acc[o1 + 1]!; c12 = acc[o1 + 2]!; c13 = acc[o1 + 3]!;
   }
-  for (let p = 0; p < kc; p++) {
+  for (const end = a + 2 * kc; a < end; a += 2, b += 4) {
     const a0 = pa[a]!;
     const a1 = pa[a + 1]!;
     const b0 = pb[b]!;
@@ -131,8 +131,6 @@ const microKernel = (kc: number, pa: Float64Array, a: number, pb: Float64Array, 
     const b3 = pb[b + 3]!;
     c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
     c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    a += 2;
-    b += 4;
   }
   acc[o] = c00; acc[o + 1] = c01; acc[o + 2] = c02; acc[o + 3] = c03;
   acc[o1] = c10; acc[o1 + 1] = c11; acc[o1 + 2] = c12; acc[o1 + 3] = c13;
