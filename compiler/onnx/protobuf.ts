@@ -11,7 +11,7 @@
  */
 
 /** ONNX `TensorProto.DataType` values used by typegrad. */
-export const OnnxDataType = { Float: 1, Uint8: 2, Int32: 6, Int64: 7, Bool: 9, Double: 11 } as const;
+export const OnnxDataType = { Float: 1, Int32: 6, Int64: 7, Bool: 9, Double: 11 } as const;
 export type OnnxDataType = (typeof OnnxDataType)[keyof typeof OnnxDataType];
 
 /** A tensor value (initializer or Constant attribute); `raw` is the little-endian payload. */
@@ -25,7 +25,6 @@ export interface OnnxTensor {
 
 export type OnnxAttribute =
   | { readonly name: string; readonly kind: "int"; readonly value: number }
-  | { readonly name: string; readonly kind: "float"; readonly value: number }
   | { readonly name: string; readonly kind: "ints"; readonly value: readonly number[] }
   | { readonly name: string; readonly kind: "string"; readonly value: string }
   | { readonly name: string; readonly kind: "tensor"; readonly value: OnnxTensor };
@@ -67,9 +66,7 @@ export interface OnnxModel {
 }
 
 const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
 const WIRE_BYTES = 2;
-const WIRE_FIXED32 = 5;
 
 const utf8 = new TextEncoder();
 
@@ -122,22 +119,6 @@ class Writer {
     return this;
   }
 
-  float(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED32);
-    this.ensure(4);
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.len, 4).setFloat32(0, value, true);
-    this.len += 4;
-    return this;
-  }
-
-  double(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED64);
-    this.ensure(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.len, 8).setFloat64(0, value, true);
-    this.len += 8;
-    return this;
-  }
-
   bytes(field: number, data: Uint8Array): this {
     this.tag(field, WIRE_BYTES);
     this.varint(data.length);
@@ -167,7 +148,7 @@ class Writer {
   }
 }
 
-const AttributeType = { float: 1, int: 2, string: 3, tensor: 4, ints: 7 } as const;
+const AttributeType = { int: 2, string: 3, tensor: 4, ints: 7 } as const;
 
 const writeTensor = (w: Writer, t: OnnxTensor): void => {
   for (const d of t.dims) w.int(1, d);
@@ -180,9 +161,6 @@ const writeTensor = (w: Writer, t: OnnxTensor): void => {
 const writeAttribute = (w: Writer, a: OnnxAttribute): void => {
   w.string(1, a.name);
   switch (a.kind) {
-    case "float":
-      w.float(2, a.value);
-      break;
     case "int":
       w.int(3, a.value);
       break;
@@ -275,8 +253,7 @@ export const rawBytes = (dataType: OnnxDataType, values: ArrayLike<number>): Uin
       return bytesOf(out);
     }
     case OnnxDataType.Bool:
-    case OnnxDataType.Uint8:
-      return Uint8Array.from(values, (v) => (dataType === OnnxDataType.Bool ? (v ? 1 : 0) : v));
+      return Uint8Array.from(values, (v) => (v ? 1 : 0));
   }
 };
 
