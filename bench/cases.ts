@@ -6,6 +6,7 @@
  */
 import * as tg from "../src/index.js";
 import { compile, type Program } from "../runtime/program.js";
+import { evaluate } from "../runtime/interpret.js";
 import { tensorValue, type TensorValue } from "../runtime/value.js";
 import type { Contender } from "./measure.js";
 import type { TfBackend, TfTensor } from "./peers.js";
@@ -138,6 +139,25 @@ export const mlpOurs = (): MlpOurs => {
     compileSeconds: () => compileSeconds,
     feeds: () => ({ ...params, ...data }),
     initialParams: () => initial,
+    firstLoss: () => firstLoss,
+  };
+};
+
+/** The same step graph run node by node by the reference interpreter (what `compile` speeds up). */
+export const mlpInterpreter = (initial: Readonly<Record<string, TensorValue>>): Contender & LossProbe => {
+  const graph = mlpStepGraph();
+  const batch = mlpBatch();
+  const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
+  let params: Record<string, TensorValue> = { ...initial };
+  let firstLoss = Number.NaN;
+  return {
+    label: "reference interpreter",
+    run: () => {
+      const values = evaluate(graph.outputs, { ...params, ...data });
+      const out = Object.fromEntries(graph.outputNames.map((name, i) => [name, values[i]!]));
+      for (const name of Object.keys(params)) params[name] = out[name]!;
+      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
+    },
     firstLoss: () => firstLoss,
   };
 };

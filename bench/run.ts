@@ -2,8 +2,8 @@
  * `npm run bench`: typegrad against its peers, side by side in one process.
  *
  * Prints Markdown tables: fp32 matmul GFLOP/s for N = 128, 256, 512, 1024; ms per
- * training step of the MLP 784-256-256-10 (batch 128); the step program's compile time
- * and memory plan. Each peer column comes from the same run, with the ratio of our
+ * training step of the MLP 784-256-256-10 (batch 128), also against the reference
+ * interpreter; the step program's memory plan; compile times of the examples' steps. Each peer column comes from the same run, with the ratio of our
  * figure to it (above 1 means typegrad is faster). Peers are optional (`npm run
  * bench:peers` installs them); missing ones print "not installed".
  *
@@ -12,7 +12,8 @@
  */
 import { loadPeers, PEER_LABELS, type Peers } from "./peers.js";
 import { formatBytes, markdownTable, measure, type Contender, type Timing } from "./measure.js";
-import { matmulOurs, matmulPlainLoop, matmulTf, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
+import { matmulOurs, matmulPlainLoop, matmulTf, mlpInterpreter, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
+import { benchExampleCompiles } from "./examples.js";
 
 interface Flags {
   readonly rounds: number;
@@ -66,9 +67,9 @@ const benchMatmul = async (flags: Flags, peers: Peers): Promise<string> => {
 };
 
 const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
-  const columns = PEER_LABELS.filter((l) => peers.status.has(l));
+  const columns = ["reference interpreter", ...PEER_LABELS.filter((l) => peers.status.has(l))];
   const ours = mlpOurs();
-  const theirs = peers.backends.map((b) => mlpTf(b, ours.initialParams()));
+  const theirs = [mlpInterpreter(ours.initialParams()), ...peers.backends.map((b) => mlpTf(b, ours.initialParams()))];
   const timings = await measure([ours, ...theirs], { ...flags, minBatchSeconds: Math.max(flags.minBatchSeconds, 0.5) });
   const ms = (t: Timing): number => t.seconds * 1000;
   const table = markdownTable(header("case", columns), [[`MLP 784-256-256-10 step, batch ${MLP_BATCH}, ms`, ...cells(timings, columns, ms, (x) => x.toFixed(1), false, peers)]]);
@@ -102,6 +103,7 @@ const main = async (): Promise<void> => {
   console.log(lines.join("\n") + "\n");
   if (flags.only !== "mlp") console.log((await benchMatmul(flags, peers)) + "\n");
   if (flags.only !== "matmul") console.log((await benchMlp(flags, peers)) + "\n");
+  if (flags.only === undefined) console.log(benchExampleCompiles() + "\n");
 };
 
 main().catch((e: unknown) => {
