@@ -82,16 +82,12 @@ const argmax: OnnxRule<typeof Op.ArgMax> = ({ node, inputs, emit }) => {
   const attributes = { axis: node.params.axis, keepdims: node.params.keepdims ? 1 : 0, select_last_index: 0 };
   const x = first(inputs);
   const plain = emit.op("ArgMax", [x], attributes);
-  const result =
-    node.inputs[0]!.dtype === "i32"
-      ? plain
-      : (() => {
-          const isNaN = emit.op("Cast", [emit.op("IsNaN", [x])], { to: ONNX_DTYPE.i32 });
-          const firstNaN = emit.op("ArgMax", [isNaN], attributes);
-          const anyNaN = emit.op("ReduceMax", [isNaN, emit.int64s([node.params.axis])], { keepdims: attributes.keepdims });
-          return emit.op("Where", [emit.op("Greater", [anyNaN, emit.scalar(0, "i32")]), firstNaN, plain]);
-        })();
-  return emit.op("Cast", [result], { to: ONNX_DTYPE.i32 });
+  const toI32 = (v: string): string => emit.op("Cast", [v], { to: ONNX_DTYPE.i32 });
+  if (node.inputs[0]!.dtype === "i32") return toI32(plain);
+  const isNaN = toI32(emit.op("IsNaN", [x]));
+  const firstNaN = emit.op("ArgMax", [isNaN], attributes);
+  const anyNaN = emit.op("ReduceMax", [isNaN, emit.int64s([node.params.axis])], { keepdims: attributes.keepdims });
+  return toI32(emit.op("Where", [emit.op("Greater", [anyNaN, emit.scalar(0, "i32")]), firstNaN, plain]));
 };
 
 /** Math.pow: unlike C's pow, 1^NaN and (±1)^±inf are NaN. */
