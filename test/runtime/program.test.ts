@@ -156,6 +156,37 @@ describe("programs compute what the interpreter computes", () => {
   });
 });
 
+describe("training steps", () => {
+  it.each(["sgd", "adam"] as const)("a %s training step graph (loss, new params, optimizer state) runs as the interpreter runs it", (name) => {
+    const x = tg.input("x", [tg.sym("batch"), 5], "f64");
+    const labels = tg.input("labels", [tg.sym("batch")], "i32");
+    const params = tg.mlp.init("net", [5, 7, 3], { dtype: "f64" });
+    const logits = tg.mlp(params, tg.tanh)(x) as tg.Tensor<readonly [tg.Sym<"batch">, 3], "f64">;
+    const step = tg.buildTrainStep({ loss: tg.softmaxCrossEntropy(logits, labels), params, optimizer: name === "sgd" ? tg.sgd() : tg.adam(), metrics: { logits } });
+    // The trainer feeds the step counter to every optimizer, used or not (SGD ignores it).
+    const program = compile(step.graph, { allowExtraFeeds: true });
+    let feeds: Record<string, TensorValue> = {
+      ...tg.initParams(step.graph, 3)[0],
+      x: f64([4, 5], wave(20)),
+      labels: tensorValue("i32", [4], [0, 2, 1, 2]),
+      "opt.lr": f64([], [0.1]),
+      "opt.step": f64([], [1]),
+    };
+    for (const s of step.stateLeaves) feeds[s.input] = f64(feeds[s.param]!.shape, new Array<number>(feeds[s.param]!.data.length).fill(0));
+    for (let k = 0; k < 3; k++) {
+      const got = program.runNamed(feeds);
+      const want = evaluate(step.graph.outputs, feeds, { allowExtraFeeds: true });
+      step.graph.outputNames.forEach((n, i) => expect(close(got[n]!, want[i]!), n).toBeUndefined());
+      // feed the new params and state back, as a training loop does
+      const next: Record<string, TensorValue> = { ...feeds, "opt.step": f64([], [k + 2]) };
+      for (const p of step.paramNames) next[p] = got[tg.stepOutputs.param(p)]!;
+      for (const s of step.stateLeaves) next[s.input] = got[tg.stepOutputs.state(s.input)]!;
+      feeds = next;
+    }
+    expect(program.planCount).toBe(1);
+  });
+});
+
 describe("symbolic dims and plan reuse", () => {
   const x = tg.input("x", [tg.sym("batch"), 6], "f64");
   const W = tg.param("W", [6, 4], "f64");
