@@ -55,7 +55,10 @@ const toAttribute = (name: string, v: AttributeValue): OnnxAttribute =>
 
 const isTensor = (v: AttributeValue): v is OnnxTensor => typeof v === "object" && "raw" in v;
 
-/** Encodes `values` as a tensor of a typegrad dtype, converting like the typed arrays the runtime uses. */
+/**
+ * Encodes `values` as a tensor of a typegrad dtype, converting like the typed arrays the runtime uses.
+ * @example tensorOf("W", [1, 2, 3, 4], [2, 2], "f32") // FLOAT initializer W of dims [2, 2]
+ */
 export const tensorOf = (name: string, values: ArrayLike<number>, dims: readonly number[], dtype: DType): OnnxTensor => ({
   name,
   dataType: ONNX_DTYPE[dtype],
@@ -71,6 +74,10 @@ export interface EmitterState {
 /**
  * Creates an emitter. `begin(id, opName, doc)` starts the nodes of one typegrad node;
  * `emitter` is what rules call. `dimSources` says where each symbolic dim can be read.
+ * @example
+ * const { emitter, begin, state } = createEmitter("tg/", new Map([["batch", { value: "x", axis: 0 }]]));
+ * begin(3, "exp", "typegrad %3 exp");
+ * emitter.op("Exp", ["x"]); // "tg/3.0"; state.nodes holds the node
  */
 export const createEmitter = (
   prefix: string,

@@ -62,7 +62,10 @@ export interface OnnxExport {
 type Leaf = Extract<Node, { op: typeof Op.Input | typeof Op.Param }>;
 const isLeaf = (n: Node): n is Leaf => n.op === Op.Input || n.op === Op.Param;
 
-/** `%12 matmul f32[batch,4] at examples/seed-mlp.ts:14`: how problems and doc strings name a node. */
+/**
+ * How problems and doc strings name a node.
+ * @example describeNode(g, node) // "%12 matmul f32[batch,4] at examples/seed-mlp.ts:14"
+ */
 export const describeNode = (g: Graph, n: Node): string =>
   `${isLeaf(n) ? `${n.op} '${n.params.name}'` : `%${g.ids.get(n) ?? "?"} ${n.op}`} ${n.dtype}${compactShape(n.shape)} at ${formatLoc(n.loc)}`;
 
@@ -94,7 +97,10 @@ const checkParamValue = (g: Graph, leaf: Leaf, v: TensorValue): string | undefin
   return undefined;
 };
 
-/** Every reason the graph cannot be exported with these options (empty: it can). */
+/**
+ * Every reason the graph cannot be exported with these options (empty: it can).
+ * @example findExportProblems(g, { paramsAs: "initializers" }).map((p) => p.message)
+ */
 export const findExportProblems = (g: Graph, options: OnnxExportOptions = {}): OnnxExportProblem[] => {
   const problems: OnnxExportProblem[] = [];
   const values = options.params ?? {};
@@ -232,6 +238,9 @@ export const graphToOnnx = (g: Graph, options: OnnxExportOptions = {}, rules: On
   return problems.length > 0 ? E.left(problems) : E.right(emitModel(g, options, rules));
 };
 
-/** One line per problem, for error messages. */
+/**
+ * One line per problem, for error messages.
+ * @example throw new Error(formatExportProblems(g, problems))
+ */
 export const formatExportProblems = (g: Graph, problems: readonly OnnxExportProblem[]): string =>
   `cannot export graph '${g.name}' to ONNX:\n${problems.map((p) => `  - ${p.message}`).join("\n")}`;

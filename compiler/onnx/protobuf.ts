@@ -237,7 +237,10 @@ export const encodeModel = (m: OnnxModel): Uint8Array => {
   return w.finish();
 };
 
-/** Little-endian bytes of numbers stored as `dataType` (bool: one byte, 0 or 1). */
+/**
+ * Little-endian bytes of numbers stored as `dataType` (bool: one byte, 0 or 1).
+ * @example rawBytes(OnnxDataType.Int32, [-2]) // Uint8Array [0xfe, 0xff, 0xff, 0xff]
+ */
 export const rawBytes = (dataType: OnnxDataType, values: ArrayLike<number>): Uint8Array => {
   const n = values.length;
   switch (dataType) {
