@@ -9,7 +9,8 @@
  */
 
 // Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 1969,
-// coefficients as in the SPECFUN routine CALERF (netlib).
+// coefficients as in the SPECFUN routine CALERF (netlib). Exported so the ONNX export
+// (compiler/onnx/erf.ts) evaluates the very same approximation.
 const A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
 const B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
 const C = [
@@ -25,6 +26,9 @@ const Q = [2.56852019228982242, 1.87295284992346047, 0.527905102951428412, 0.060
 const ONE_OVER_SQRT_PI = 0.56418958354775628695;
 const ERF_SMALL = 0.46875;
 const ERFC_UNDERFLOW = 26.543;
+
+/** Cody's coefficients and thresholds, shared with the ONNX export's composition of erf. */
+export const CODY_ERF = { A, B, C, D, P, Q, ONE_OVER_SQRT_PI, ERF_SMALL, ERFC_UNDERFLOW } as const;
 
 /** erf(x) for |x| <= 0.46875. */
 const erfSmall = (x: number): number => {
