@@ -9,7 +9,9 @@ import { compile, type Program } from "../runtime/program.js";
 import { evaluate } from "../runtime/interpret.js";
 import { tensorValue, type TensorValue } from "../runtime/value.js";
 import type { Contender } from "./measure.js";
-import type { TfBackend, TfTensor } from "./peers.js";
+import type { OrtPeer, TfBackend, TfTensor } from "./peers.js";
+import { exportOnnx } from "../src/deploy.js";
+import type { OnnxSession } from "../compiler/onnx/session.js";
 
 /** Deterministic values in [-1, 1). */
 const randomValues = (n: number, seed: number): Float32Array => {
@@ -72,13 +74,32 @@ export const matmulTf = (backend: TfBackend, n: number): Contender => {
   };
 };
 
+/** ONNX Runtime running typegrad's ONNX export of `matmul(a, b)`. */
+export const matmulOrt = (peer: OrtPeer, n: number): Contender => {
+  const a = tg.input("a", [n, n], "f32");
+  const b = tg.input("b", [n, n], "f32");
+  const feeds = { a: tensorValue("f32", [n, n], randomValues(n * n, 1)), b: tensorValue("f32", [n, n], randomValues(n * n, 2)) };
+  let session: OnnxSession | undefined;
+  return {
+    label: peer.label,
+    prepare: async () => {
+      session ??= await peer.open(exportOnnx({ c: tg.matmul(a, b) }));
+    },
+    run: async () => void (await session!.run(feeds)),
+    dispose: () => void session?.release(),
+  };
+};
+
 // ---------- MLP training step ----------
 
 export const MLP_SIZES = [784, 256, 256, 10] as const;
 export const MLP_BATCH = 128;
 export const MLP_LEARNING_RATE = 0.05;
 
-/** The training-step graph: outputs `loss` and the new value of every param (named as the param). */
+/** Output name of a param's new value (ONNX needs names distinct from the param's). */
+export const nextName = (param: string): string => `next.${param}`;
+
+/** The training-step graph: outputs `loss` and the new value of every param (`next.<param>`). */
 export const mlpStepGraph = (): tg.Graph => {
   const x = tg.input("x", [tg.sym("batch"), MLP_SIZES[0]], "f32");
   const labels = tg.input("labels", [tg.sym("batch")], "i32");
@@ -89,7 +110,7 @@ export const mlpStepGraph = (): tg.Graph => {
   const grads = tg.grad(loss, leaves) as tg.AnyTensor[];
   const lr = tg.scalar(MLP_LEARNING_RATE, "f32");
   const outputs: Record<string, tg.AnyTensor> = { loss };
-  leaves.forEach((p, i) => (outputs[(p.node.params as { name: string }).name] = tg.sub(p, tg.mul(lr, grads[i]!))));
+  leaves.forEach((p, i) => (outputs[nextName((p.node.params as { name: string }).name)] = tg.sub(p, tg.mul(lr, grads[i]!))));
   return tg.buildGraph(outputs, "mlpStep");
 };
 
@@ -132,7 +153,7 @@ export const mlpOurs = (): MlpOurs => {
     },
     run: () => {
       const out = program!.runNamed({ ...params, ...data });
-      for (const name of Object.keys(params)) params[name] = out[name]!;
+      for (const name of Object.keys(params)) params[name] = out[nextName(name)]!;
       if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
     },
     program: () => program!,
@@ -155,9 +176,32 @@ export const mlpInterpreter = (initial: Readonly<Record<string, TensorValue>>): 
     run: () => {
       const values = evaluate(graph.outputs, { ...params, ...data });
       const out = Object.fromEntries(graph.outputNames.map((name, i) => [name, values[i]!]));
-      for (const name of Object.keys(params)) params[name] = out[name]!;
+      for (const name of Object.keys(params)) params[name] = out[nextName(name)]!;
       if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
     },
+    firstLoss: () => firstLoss,
+  };
+};
+
+/** ONNX Runtime running typegrad's ONNX export of the same step graph, params fed back each step. */
+export const mlpOrt = (peer: OrtPeer, initial: Readonly<Record<string, TensorValue>>): Contender & LossProbe => {
+  const graph = mlpStepGraph();
+  const batch = mlpBatch();
+  const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
+  let params: Record<string, TensorValue> = { ...initial };
+  let session: OnnxSession | undefined;
+  let firstLoss = Number.NaN;
+  return {
+    label: peer.label,
+    prepare: async () => {
+      session ??= await peer.open(exportOnnx(graph, { paramsAs: "inputs" }));
+    },
+    run: async () => {
+      const out = await session!.run({ ...params, ...data });
+      for (const name of Object.keys(params)) params[name] = out[nextName(name)]!;
+      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
+    },
+    dispose: () => void session?.release(),
     firstLoss: () => firstLoss,
   };
 };

@@ -10,7 +10,8 @@ export interface Contender {
   readonly label: string;
   /** Called once before timing (compile, warm-up); may be async (backend switches). */
   readonly prepare?: () => Promise<void> | void;
-  readonly run: () => void;
+  /** Synchronous work, or a promise for engines with an async API (awaited inside the timing). */
+  readonly run: () => void | Promise<void>;
   /** Called after the case (frees peer tensors). */
   readonly dispose?: () => void;
 }
@@ -45,7 +46,7 @@ export const measure = async (contenders: readonly Contender[], options: Measure
   for (const c of contenders) {
     await c.prepare?.();
     const t0 = now();
-    c.run();
+    await c.run();
     const once = Math.max(now() - t0, 1e-6);
     reps.push(Math.max(1, Math.ceil(options.minBatchSeconds / once)));
   }
@@ -55,7 +56,10 @@ export const measure = async (contenders: readonly Contender[], options: Measure
       await c.prepare?.();
       const n = reps[i]!;
       const t0 = now();
-      for (let k = 0; k < n; k++) c.run();
+      for (let k = 0; k < n; k++) {
+        const pending = c.run();
+        if (pending !== undefined) await pending;
+      }
       samples[i]!.push((now() - t0) / n);
     }
   for (const c of contenders) c.dispose?.();

@@ -1,11 +1,13 @@
 /**
  * Loading the benchmark's peer libraries from `bench/peers/node_modules` (installed on
- * demand by `npm run bench:peers`). Every peer is optional: a missing one is reported as
+ * demand by `npm run bench:peers`; onnxruntime-node is also found among typegrad's own
+ * dev dependencies). Every peer is optional: a missing one is reported as
  * "not installed" and its columns say so. Modules are imported by resolved path, so
  * type-checking typegrad never needs them; the few calls the benchmark makes are typed
  * here by hand.
  */
 import { createRequire } from "node:module";
+import { ortSessionFactory, type OnnxSessionFactory, type OrtModule, type OrtTensorLike } from "../compiler/onnx/session.js";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as path from "node:path";
 
@@ -39,36 +41,67 @@ export interface TfBackend {
   readonly use: () => Promise<void>;
 }
 
+/** ONNX Runtime (native, via onnxruntime-node) with a fixed number of threads; models come from typegrad's ONNX export. */
+export interface OrtPeer {
+  readonly label: string;
+  readonly open: OnnxSessionFactory;
+}
+
 export interface Peers {
   readonly backends: readonly TfBackend[];
+  readonly ort: readonly OrtPeer[];
   /** Every peer we know of and what happened when loading it: a version, or "not installed", or the error. */
   readonly status: ReadonlyMap<string, string>;
 }
 
-const peersDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "peers");
-const requireFromPeers = createRequire(path.join(peersDir, "package.json"));
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const requireFromPeers = createRequire(path.join(benchDir, "peers", "package.json"));
+// onnxruntime-node is also a dev dependency of typegrad (its ONNX tests use it).
+const requireFromRoot = createRequire(path.join(benchDir, "..", "package.json"));
 
 const resolvePeer = (name: string): string | undefined => {
-  try {
-    return requireFromPeers.resolve(name);
-  } catch {
-    return undefined;
-  }
+  for (const req of [requireFromPeers, requireFromRoot])
+    try {
+      return req.resolve(name);
+    } catch {
+      // try the next place
+    }
+  return undefined;
 };
 
 const versionOf = (name: string): string => {
-  try {
-    const pkg = requireFromPeers(`${name}/package.json`) as { version?: string };
-    return pkg.version ?? "?";
-  } catch {
-    return "?";
-  }
+  for (const req of [requireFromPeers, requireFromRoot])
+    try {
+      return (req(`${name}/package.json`) as { version?: string }).version ?? "?";
+    } catch {
+      // try the next place
+    }
+  return "?";
 };
 
 const importPeer = async (resolved: string): Promise<unknown> => import(pathToFileURL(resolved).href);
 
 /** Known peer columns, in table order. */
-export const PEER_LABELS = ["tfjs-cpu", "tfjs-wasm"] as const;
+export const PEER_LABELS = ["tfjs-cpu", "tfjs-wasm", "onnxruntime 1 thread"] as const;
+
+/** ONNX Runtime with one intra-op thread: the native single-core reference. */
+const loadOrt = async (status: Map<string, string>): Promise<OrtPeer[]> => {
+  const label = "onnxruntime 1 thread";
+  const ortPath = resolvePeer("onnxruntime-node");
+  if (ortPath === undefined) {
+    status.set(label, "not installed");
+    return [];
+  }
+  try {
+    const loaded = (await importPeer(ortPath)) as OrtModule<OrtTensorLike> & { default?: OrtModule<OrtTensorLike> };
+    const ort = loaded.InferenceSession !== undefined ? loaded : loaded.default!;
+    status.set(label, `onnxruntime-node ${versionOf("onnxruntime-node")}`);
+    return [{ label, open: ortSessionFactory(ort, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential" }) }];
+  } catch (e) {
+    status.set(label, `failed: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
+  }
+};
 
 /**
  * Loads whichever peers are installed.
@@ -77,10 +110,11 @@ export const PEER_LABELS = ["tfjs-cpu", "tfjs-wasm"] as const;
 export const loadPeers = async (): Promise<Peers> => {
   const status = new Map<string, string>();
   const backends: TfBackend[] = [];
+  const ort = await loadOrt(status);
   const tfPath = resolvePeer("@tensorflow/tfjs");
   if (tfPath === undefined) {
-    for (const label of PEER_LABELS) status.set(label, "not installed");
-    return { backends, status };
+    for (const label of ["tfjs-cpu", "tfjs-wasm"]) status.set(label, "not installed");
+    return { backends, ort, status };
   }
   const loaded = (await importPeer(tfPath)) as TfModule & { default?: TfModule };
   const tf = typeof loaded.matMul === "function" ? loaded : loaded.default!;
@@ -104,5 +138,5 @@ export const loadPeers = async (): Promise<Peers> => {
     }
   }
   await use("cpu")();
-  return { backends, status };
+  return { backends, ort, status };
 };

@@ -12,7 +12,7 @@
  */
 import { loadPeers, PEER_LABELS, type Peers } from "./peers.js";
 import { formatBytes, markdownTable, measure, type Contender, type Timing } from "./measure.js";
-import { matmulOurs, matmulPlainLoop, matmulTf, mlpInterpreter, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
+import { matmulOrt, matmulOurs, matmulPlainLoop, matmulTf, mlpInterpreter, mlpOrt, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
 import { benchExampleCompiles } from "./examples.js";
 
 interface Flags {
@@ -57,7 +57,7 @@ const benchMatmul = async (flags: Flags, peers: Peers): Promise<string> => {
   const columns = peerColumns(peers);
   const rows: string[][] = [];
   for (const n of flags.sizes) {
-    const contenders: Contender[] = [matmulOurs(n), ...(n <= 512 ? [matmulPlainLoop(n)] : []), ...peers.backends.map((b) => matmulTf(b, n))];
+    const contenders: Contender[] = [matmulOurs(n), ...(n <= 512 ? [matmulPlainLoop(n)] : []), ...peers.backends.map((b) => matmulTf(b, n)), ...peers.ort.map((o) => matmulOrt(o, n))];
     const timings = await measure(contenders, flags);
     const gflops = (t: Timing): number => (2 * n ** 3) / t.seconds / 1e9;
     rows.push([`N = ${n}`, ...cells(timings, columns, gflops, (x) => x.toFixed(2), true, peers)]);
@@ -69,7 +69,7 @@ const benchMatmul = async (flags: Flags, peers: Peers): Promise<string> => {
 const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
   const columns = ["reference interpreter", ...PEER_LABELS.filter((l) => peers.status.has(l))];
   const ours = mlpOurs();
-  const theirs = [mlpInterpreter(ours.initialParams()), ...peers.backends.map((b) => mlpTf(b, ours.initialParams()))];
+  const theirs = [mlpInterpreter(ours.initialParams()), ...peers.backends.map((b) => mlpTf(b, ours.initialParams())), ...peers.ort.map((o) => mlpOrt(o, ours.initialParams()))];
   const timings = await measure([ours, ...theirs], { ...flags, minBatchSeconds: Math.max(flags.minBatchSeconds, 0.5) });
   const ms = (t: Timing): number => t.seconds * 1000;
   const table = markdownTable(header("case", columns), [[`MLP 784-256-256-10 step, batch ${MLP_BATCH}, ms`, ...cells(timings, columns, ms, (x) => x.toFixed(1), false, peers)]]);
@@ -99,7 +99,7 @@ const main = async (): Promise<void> => {
     "",
     "Peers: " + [...peers.status].map(([label, s]) => `${label}: ${s}`).join("; "),
   ];
-  if (peers.backends.length === 0) lines.push("(run `npm run bench:peers` to install the peers)");
+  if (peers.backends.length === 0 && peers.ort.length === 0) lines.push("(run `npm run bench:peers` to install the peers)");
   console.log(lines.join("\n") + "\n");
   if (flags.only !== "mlp") console.log((await benchMatmul(flags, peers)) + "\n");
   if (flags.only !== "matmul") console.log((await benchMlp(flags, peers)) + "\n");
