@@ -88,7 +88,13 @@ const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
       ["first-step loss, same params and batch (must agree)", losses],
     ],
   );
-  return `### Training step, ms per step (lower is better; ratio = peer time / ours)\n\n${table}\n\n${memory}`;
+  const slowest = ours
+    .program()
+    .profile(ours.feeds(), 5)
+    .slice(0, 8)
+    .map((t) => [`${t.step.kind} ${t.step.ops.join(" → ")}`, `[${t.step.shape.join(", ")}]`, t.ms.toFixed(2)]);
+  const profile = markdownTable(["slowest steps of our program", "output shape", "ms"], slowest);
+  return `### Training step, ms per step (lower is better; ratio = peer time / ours)\n\n${table}\n\n${memory}\n\n${profile}`;
 };
 
 const main = async (): Promise<void> => {

@@ -25,9 +25,9 @@ import { orThrow } from "../compiler/errors.js";
 import { bindFeeds, type DimBindings } from "./bind.js";
 import type { TensorValue } from "./value.js";
 import { scheduleGraph, type Schedule } from "./programSchedule.js";
-import { buildPlan, type BuiltPlan, type ExecutionPlan } from "./programPlan.js";
+import { buildPlan, type BuiltPlan, type ExecutionPlan, type StepTiming } from "./programPlan.js";
 
-export type { ExecutionPlan, PlannedStep } from "./programPlan.js";
+export type { ExecutionPlan, PlannedStep, StepTiming } from "./programPlan.js";
 
 export interface CompileOptions {
   /** Names of the graph outputs to compute (default: all, in the graph's order). */
@@ -55,6 +55,11 @@ export interface Program {
   runNamed(feeds: Readonly<Record<string, TensorValue>>): Record<string, TensorValue>;
   /** The execution plan the feeds select (built and cached if new): steps, memory plan, peakBytes. */
   plan(feeds: Readonly<Record<string, TensorValue>>): ExecutionPlan;
+  /**
+   * Runs the program `runs` times (default 10) on `feeds`, timing each step; returns the
+   * steps with their mean milliseconds, slowest first. For finding where time goes.
+   */
+  profile(feeds: Readonly<Record<string, TensorValue>>, runs?: number): StepTiming[];
   /** How many plans are cached (one per binding seen, at most `maxPlans`). */
   readonly planCount: number;
 }
@@ -134,6 +139,10 @@ export const compile = (graph: Graph, options: CompileOptions = {}): Program => 
       return Object.fromEntries(compiled.outputNames.map((name, i) => [name, values[i]!]));
     },
     plan: (feeds) => planFor(feeds).info,
+    profile: (feeds, runs = 10) => {
+      if (!Number.isSafeInteger(runs) || runs < 1) throw new ValidationError(`runs must be a positive integer, got ${runs}`, "runs");
+      return planFor(feeds).profile(feeds, runs);
+    },
     get planCount() {
       return plans.size;
     },

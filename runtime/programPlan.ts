@@ -61,9 +61,18 @@ export interface ExecutionPlan {
   readonly outputBytes: number;
 }
 
+/** Time spent in one step, summed over profiled runs. */
+export interface StepTiming {
+  readonly step: PlannedStep;
+  /** Milliseconds per run, averaged over the profiled runs. */
+  readonly ms: number;
+}
+
 export interface BuiltPlan {
   readonly info: ExecutionPlan;
   readonly execute: (feeds: Readonly<Record<string, TensorValue>>) => TensorValue[];
+  /** Runs `runs` times, timing every step; returns the steps, slowest first. */
+  readonly profile: (feeds: Readonly<Record<string, TensorValue>>, runs: number) => StepTiming[];
 }
 
 /** Params with symbolic target shapes (reshape, broadcastTo, scatterAdd) made concrete. */
@@ -215,13 +224,29 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
   });
   const scratch = scratchFor(matmulPlans);
   const outputSlots = schedule.outputSlots;
-  const execute = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
+  const bindValues = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
     const vals = fixed.slice() as TensorValue[];
     for (const f of feedSlots) vals[f.slot] = feeds[f.name]!;
     for (const f of fresh) vals[f.slot] = { dtype: f.dtype, shape: f.shape, data: allocate(f.dtype, f.size) };
     for (const a of perRunAliases) vals[a.slot] = { dtype: slotNodes[a.slot]!.dtype, shape: shapes[a.slot]!, data: vals[a.base]!.data };
+    return vals;
+  };
+  const execute = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
+    const vals = bindValues(feeds);
     for (const run of runs) run(vals);
     return outputSlots.map((s) => vals[s]!);
+  };
+  const profile = (feeds: Readonly<Record<string, TensorValue>>, count: number): StepTiming[] => {
+    const total = new Float64Array(runs.length);
+    for (let k = 0; k < count; k++) {
+      const vals = bindValues(feeds);
+      runs.forEach((run, t) => {
+        const t0 = performance.now();
+        run(vals);
+        total[t]! += performance.now() - t0;
+      });
+    }
+    return info.steps.map((step, t) => ({ step, ms: total[t]! / Math.max(count, 1) })).sort((a, b) => b.ms - a.ms);
   };
   const intermediate = (slot: number): boolean => {
     const n = slotNodes[slot]!;
@@ -245,5 +270,5 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
     scratchBytes: scratchBytesFor(matmulPlans),
     outputBytes: fresh.reduce((acc, f) => acc + bytesOf(f.slot), 0),
   };
-  return { info, execute };
+  return { info, execute, profile };
 };

@@ -61,7 +61,7 @@ export type * from "./types/index.js";
 export { createEvaluator, supervisedFeeds, sliceRows, type Evaluator, type EvaluationResult, type FeedBuilder } from "./train/evaluate.js";
 export { fit, fitIter, type FitOptions, type FitExtras, type FitEvent, type StepEvent, type EpochEvent, type FitResult, type EarlyStopping } from "./train/fit.js";
 export { saveTrainState, loadTrainState, trainerGraphHash } from "./train/trainCheckpoint.js";
-export { compile, type Program, type CompileOptions, type ExecutionPlan, type PlannedStep } from "../runtime/program.js";
+export { compile, type Program, type CompileOptions, type ExecutionPlan, type PlannedStep, type StepTiming } from "../runtime/program.js";
 export { exportOnnx, exportTrainStep, exportCheckpointOnnx, OnnxExportError, type Exportable, type StepState, type TrainStepExportOptions } from "./deploy.js";
 export { graphToOnnx, findExportProblems, formatExportProblems, ONNX_OPSET, ONNX_IR_VERSION, type OnnxExportOptions, type OnnxExportProblem, type OnnxExport } from "../compiler/onnx/export.js";
 export { findFirstDivergence, compareValues, PARITY_TOLERANCE, type ParityReport, type ParityOptions, type NodeDivergence, type ValueComparison } from "../compiler/onnx/parity.js";

@@ -214,6 +214,18 @@ describe("symbolic dims and plan reuse", () => {
     expect(program.planCount).toBe(2);
   });
 
+  it("profiles the plan of a binding: every step once, slowest first", () => {
+    const program = compile(g);
+    const feeds = { x: f64([5, 6], wave(30)), ...params };
+    const timings = program.profile(feeds, 3);
+    const plan = program.plan(feeds);
+    expect(program.planCount).toBe(1);
+    expect(timings.map((t) => t.step).sort((a, b) => a.slot - b.slot)).toEqual([...plan.steps].sort((a, b) => a.slot - b.slot));
+    for (let i = 1; i < timings.length; i++) expect(timings[i - 1]!.ms).toBeGreaterThanOrEqual(timings[i]!.ms);
+    expect(timings.every((t) => t.ms >= 0)).toBe(true);
+    expect(() => program.profile(feeds, 0)).toThrow(/runs: runs must be a positive integer, got 0/);
+  });
+
   it("keeps at most maxPlans plans, dropping the least recently used", () => {
     const program = compile(g, { maxPlans: 2 });
     const feeds = (n: number) => ({ x: f64([n, 6], wave(6 * n)), ...params });
