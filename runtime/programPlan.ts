@@ -25,6 +25,7 @@ import { sizeOf } from "./kernels/strided.js";
 import { concreteShape, formatBindings, type DimBindings } from "./bind.js";
 import { allocate, bytesPerElement, type TensorValue, type TypedArray } from "./value.js";
 import { planMatmul, runMatmul, scratchBytesFor, scratchFor, type MatmulPlan } from "./matmul/batched.js";
+import type { GemmScratch } from "./matmul/gemm.js";
 import { bindFusedLoop } from "./codegen/elementwise.js";
 import { baseSlot, type Schedule, type ScheduledStep } from "./programSchedule.js";
 
@@ -151,25 +152,74 @@ const viewOf = (dtype: TensorValue["dtype"], buffer: ArrayBuffer, offset: number
  * Builds the plan of `schedule` for `bindings` (feeds already validated by the binder).
  * @example const plan = buildPlan(schedule, new Map([["batch", 128]])); plan.execute(feeds);
  */
+/** Arena buffer requests: each buffer lives from the step writing it to the last step reading it, directly or through views. */
+const bufferRequests = (schedule: Schedule, reads: readonly (readonly number[])[], bytesOf: (slot: number) => number): BufferRequest[] => {
+  const firstStep = new Map<number, number>();
+  const lastStep = new Map<number, number>();
+  schedule.steps.forEach((step, t) => {
+    if (!schedule.freshSlots.has(step.slot)) firstStep.set(step.slot, t);
+    for (const r of reads[t]!) {
+      const base = baseSlot(schedule.storage, r);
+      if (firstStep.has(base)) lastStep.set(base, Math.max(lastStep.get(base) ?? t, t));
+    }
+  });
+  return [...firstStep].map(([slot, t]) => ({ id: slot, bytes: bytesOf(slot), firstStep: t, lastStep: lastStep.get(slot) ?? t }));
+};
+
+type StepRun = (vals: TensorValue[]) => void;
+
+/** The closure of one step for concrete shapes; matmul steps register their plan (the scratch is made once all are known). */
+const stepRunner = (
+  step: ScheduledStep,
+  reads: readonly number[],
+  shapes: readonly (readonly number[])[],
+  params: readonly (OpParams[Op] | undefined)[],
+  matmuls: { plans: MatmulPlan[]; scratch: () => GemmScratch },
+): StepRun => {
+  const out = step.slot;
+  const r = reads;
+  switch (step.kind) {
+    case "fused": {
+      const bound = bindFusedLoop(step.emitted, step.loop, shapes[out]!, r.map((s) => shapes[s]!));
+      const ins: TypedArray[] = r.map(() => new Float64Array(0));
+      return (vals) => {
+        for (let k = 0; k < r.length; k++) ins[k] = vals[r[k]!]!.data;
+        bound.run(vals[out]!.data, ins);
+      };
+    }
+    case "matmul": {
+      const plan = planMatmul(shapes[r[0]!]!, shapes[r[1]!]!, step.node.params as OpParams["matmul"], shapes[out]!);
+      matmuls.plans.push(plan);
+      return (vals) => runMatmul(plan, vals[r[0]!]!.data, vals[r[1]!]!.data, vals[out]!.data, matmuls.scratch());
+    }
+    case "copy":
+      return (vals) => vals[out]!.data.set(vals[step.from]!.data);
+    case "kernel": {
+      const kernel = kernels[step.node.op] as Kernel<Op>;
+      const p = params[out]!;
+      const ins: TensorValue[] = [];
+      const node = step.node;
+      return (vals) => {
+        for (let k = 0; k < r.length; k++) ins[k] = vals[r[k]!]!;
+        withLocation(node, () => kernel(ins, p, vals[out]!));
+      };
+    }
+  }
+};
+
+/**
+ * Builds the plan of `schedule` for `bindings` (feeds already validated by the binder).
+ * @example const plan = buildPlan(schedule, new Map([["batch", 128]])); plan.execute(feeds);
+ */
 export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan => {
   const { graph, storage, steps, slotNodes } = schedule;
   const params: (OpParams[Op] | undefined)[] = [];
   const nodeShapes = resolveShapes(schedule, bindings, params);
-  const shapes = slotNodes.map((n, slot) => (slot < graph.nodes.length ? nodeShapes[slot]! : nodeShapes[graph.ids.get(n)!]!));
+  // Frozen: the same arrays are handed to kernels on every run and to callers as output shapes.
+  const shapes = slotNodes.map((n, slot) => Object.freeze(slot < graph.nodes.length ? nodeShapes[slot]! : nodeShapes[graph.ids.get(n)!]!));
   const bytesOf = (slot: number): number => sizeOf(shapes[slot]!) * bytesPerElement(slotNodes[slot]!.dtype);
   const reads = steps.map((s) => readsOf(schedule, s));
-  // Liveness of arena buffers: written by its step, alive until the last step reading it (through aliases).
-  const firstStep = new Map<number, number>();
-  const lastStep = new Map<number, number>();
-  steps.forEach((step, t) => {
-    if (!schedule.freshSlots.has(step.slot)) firstStep.set(step.slot, t);
-    for (const r of reads[t]!) {
-      const base = baseSlot(storage, r);
-      if (firstStep.has(base)) lastStep.set(base, Math.max(lastStep.get(base) ?? t, t));
-    }
-  });
-  const requests: BufferRequest[] = [...firstStep].map(([slot, t]) => ({ id: slot, bytes: bytesOf(slot), firstStep: t, lastStep: lastStep.get(slot) ?? t }));
-  const memory = orThrow(planMemory(requests));
+  const memory = orThrow(planMemory(bufferRequests(schedule, reads, bytesOf)));
   const arena = new ArrayBuffer(memory.peakBytes);
   // Fixed values: constants, arena buffers and aliases of them. Per-run: feeds, fresh outputs, aliases of those.
   const fixed: (TensorValue | undefined)[] = new Array<TensorValue | undefined>(schedule.slotCount);
@@ -190,39 +240,11 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
   });
   const feedSlots = storage.flatMap((s, slot) => (s.kind === "feed" ? [{ slot, name: s.name }] : []));
   const fresh = [...schedule.freshSlots].map((slot) => ({ slot, dtype: slotNodes[slot]!.dtype, shape: shapes[slot]!, size: sizeOf(shapes[slot]!) }));
-  const matmulPlans: MatmulPlan[] = [];
-  const runs = steps.map((step, t): ((vals: TensorValue[]) => void) => {
-    const r = reads[t]!;
-    const out = step.slot;
-    switch (step.kind) {
-      case "fused": {
-        const bound = bindFusedLoop(step.emitted, step.loop, shapes[out]!, r.map((s) => shapes[s]!));
-        const ins: TypedArray[] = r.map(() => new Float64Array(0));
-        return (vals) => {
-          for (let k = 0; k < r.length; k++) ins[k] = vals[r[k]!]!.data;
-          bound.run(vals[out]!.data, ins);
-        };
-      }
-      case "matmul": {
-        const plan = planMatmul(shapes[r[0]!]!, shapes[r[1]!]!, step.node.params as OpParams["matmul"], shapes[out]!);
-        matmulPlans.push(plan);
-        return (vals) => runMatmul(plan, vals[r[0]!]!.data, vals[r[1]!]!.data, vals[out]!.data, scratch);
-      }
-      case "copy":
-        return (vals) => vals[out]!.data.set(vals[step.from]!.data);
-      case "kernel": {
-        const kernel = kernels[step.node.op] as Kernel<Op>;
-        const p = params[out]!;
-        const ins: TensorValue[] = [];
-        const node = step.node;
-        return (vals) => {
-          for (let k = 0; k < r.length; k++) ins[k] = vals[r[k]!]!;
-          withLocation(node, () => kernel(ins, p, vals[out]!));
-        };
-      }
-    }
-  });
-  const scratch = scratchFor(matmulPlans);
+  let scratch: GemmScratch | undefined;
+  const matmuls = { plans: [] as MatmulPlan[], scratch: (): GemmScratch => scratch! };
+  const runs = steps.map((step, t) => stepRunner(step, reads[t]!, shapes, params, matmuls));
+  const matmulPlans = matmuls.plans;
+  scratch = scratchFor(matmulPlans);
   const outputSlots = schedule.outputSlots;
   const bindValues = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
     const vals = fixed.slice() as TensorValue[];
