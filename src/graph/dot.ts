@@ -51,7 +51,8 @@ const quote = (s: string): string => `"${escapeDot(s)}"`;
 
 const isLeaf = (n: Node): boolean => n.op === Op.Input || n.op === Op.Param || n.op === Op.Constant;
 
-interface Cluster {
+/** A layer cluster: the layer function's name, the source positions of its ops, and its label ("dense #2"). */
+export interface Cluster {
   readonly name: string;
   readonly positions: Set<string>;
   label: string;
@@ -85,8 +86,8 @@ const layerNamer = (g: Graph, modelFunction: string | undefined): ((n: Node) => 
   };
 };
 
-/** Assigns nodes to layer clusters (see the header for the rule). */
-const clusterNodes = (g: Graph, modelFunction: string | undefined): { clusters: Cluster[]; of: Map<Node, number> } => {
+/** Assigns nodes to layer clusters (see the header for the rule); the summary and the HTML view group by it too. */
+export const clusterNodes = (g: Graph, modelFunction: string | undefined): { clusters: Cluster[]; of: Map<Node, number> } => {
   const layerOf = layerNamer(g, modelFunction);
   const clusters: Cluster[] = [];
   const of = new Map<Node, number>();
