@@ -1,7 +1,7 @@
 /**
- * Memory soak: trains the MNIST MLP for many steps and reports resident memory after
- * warm-up and at the end (growth must stay under 5%), then compiles the same model
- * repeatedly, dropping each program, and reports heap and external memory.
+ * Memory soak: trains the MNIST MLP for many steps and reports resident memory just after
+ * warm-up and over the last fifth of the run (growth must stay under 5%), then compiles
+ * the same model repeatedly, dropping each program, and reports heap and external memory.
  *
  *   npm run soak                       # 10,000 steps, 200 compiles (a few minutes)
  *   npx tsx scripts/soak.ts --steps 2000 --compiles 100 --json
@@ -37,20 +37,37 @@ const xs = new Float32Array(batch * 784).map((_, i) => ((i * 2654435761) % 1000)
 const ys = new Int32Array(batch).map((_, i) => i % 10);
 const feeds = { x: tensorValue("f32", [batch, 784], xs), labels: { dtype: "i32" as const, shape: [batch], data: ys } };
 
+// RSS swings by tens of MB between samples as the allocator keeps or returns the pages of
+// freed output arrays, so single readings say little: compare the median of the samples in
+// the first fifth after warm-up with the median of the last fifth (the heap itself is
+// reported too, and is what a leak would grow).
 let state = trainer.init(0);
 const warmup = Math.min(500, Math.floor(steps / 5));
-let rssWarm = 0;
-const t0 = performance.now();
+const sampleEvery = Math.max(1, Math.floor(steps / 100));
+const samples: { step: number; rss: number; heap: number }[] = [];
+let trainMs = 0;
 for (let i = 1; i <= steps; i++) {
+  const s0 = performance.now();
   state = trainer.trainStep(state, feeds).state;
-  if (i === warmup) {
+  trainMs += performance.now() - s0;
+  if (i >= warmup && (i - warmup) % sampleEvery === 0) {
     settle();
-    rssWarm = process.memoryUsage().rss;
+    const m = process.memoryUsage();
+    samples.push({ step: i, rss: m.rss, heap: m.heapUsed });
   }
 }
-settle();
-const rssEnd = process.memoryUsage().rss;
-const msPerStep = (performance.now() - t0) / steps;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+};
+const window = Math.max(1, Math.floor(samples.length / 5));
+const first = samples.slice(0, window);
+const last = samples.slice(-window);
+const rssWarm = median(first.map((s) => s.rss));
+const rssEnd = median(last.map((s) => s.rss));
+const heapWarm = median(first.map((s) => s.heap));
+const heapEnd = median(last.map((s) => s.heap));
+const msPerStep = trainMs / steps;
 
 const graph = buildGraph({ logits, loss }, "soakForward");
 const weights = Object.fromEntries(Object.entries(state.params));
@@ -66,6 +83,10 @@ const report = {
   rssAfterWarmupMB: mb(rssWarm),
   rssEndMB: mb(rssEnd),
   rssGrowthPercent: Math.round(((rssEnd - rssWarm) / rssWarm) * 1000) / 10,
+  rssMinMB: mb(Math.min(...samples.map((s) => s.rss))),
+  rssMaxMB: mb(Math.max(...samples.map((s) => s.rss))),
+  heapAfterWarmupMB: mb(heapWarm),
+  heapEndMB: mb(heapEnd),
   msPerStep: Math.round(msPerStep * 100) / 100,
   compiles,
   heapBeforeCompilesMB: mb(before.heapUsed),
@@ -76,6 +97,10 @@ const report = {
 };
 if (json) console.log(JSON.stringify(report));
 else {
-  console.log(`${steps} training steps (${report.msPerStep} ms/step): RSS ${report.rssAfterWarmupMB} MB after step ${warmup}, ${report.rssEndMB} MB at the end (${report.rssGrowthPercent}%)`);
+  console.log(
+    `${steps} training steps (${report.msPerStep} ms/step): median RSS ${report.rssAfterWarmupMB} MB just after warm-up (step ${warmup}), ` +
+      `${report.rssEndMB} MB over the last fifth (${report.rssGrowthPercent}%); samples ranged ${report.rssMinMB}-${report.rssMaxMB} MB; ` +
+      `heap ${report.heapAfterWarmupMB} -> ${report.heapEndMB} MB`,
+  );
   console.log(`${compiles} compiles of the same model: heap ${report.heapBeforeCompilesMB} -> ${report.heapAfterCompilesMB} MB, array buffers ${report.arrayBuffersBeforeMB} -> ${report.arrayBuffersAfterMB} MB`);
 }
