@@ -69,6 +69,17 @@ export const Op = {
   OneHot: "oneHot",
   Cast: "cast",
   StopGradient: "stopGradient",
+  // windowed ops over NCHW activations (weights OIHW); the backprop ops make gradients of any order ops too
+  Conv2d: "conv2d",
+  Conv2dBackpropInput: "conv2dBackpropInput",
+  Conv2dBackpropFilter: "conv2dBackpropFilter",
+  MaxPool2d: "maxPool2d",
+  MaxPool2dBackprop: "maxPool2dBackprop",
+  MaxPool2dSelect: "maxPool2dSelect",
+  AvgPool2d: "avgPool2d",
+  AvgPool2dBackprop: "avgPool2dBackprop",
+  // counter-based random values from an i32 key (dropout)
+  RandomUniform: "randomUniform",
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
@@ -104,6 +115,29 @@ export type InitSpec =
   | { readonly kind: "glorotNormal" }
   | { readonly kind: "heNormal" }
   | { readonly kind: "heUniform" };
+
+/**
+ * Geometry of a 2-D convolution over NCHW tensors (weights OIHW). Pairs are
+ * `[height, width]`; `pads` is zero padding `[top, bottom, left, right]`.
+ */
+export interface Conv2dParams {
+  /** Step between windows, each >= 1. */
+  readonly strides: readonly number[];
+  /** Spacing between kernel taps, each >= 1 (1 is a dense kernel). */
+  readonly dilations: readonly number[];
+  /** Zero padding `[top, bottom, left, right]`, each >= 0. */
+  readonly pads: readonly number[];
+  /** Channel groups: input and output channels split into this many independent convolutions. */
+  readonly groups: number;
+}
+
+/** Geometry of a 2-D pooling window over NCHW tensors: `kernel` and `strides` are `[height, width]`, `pads` `[top, bottom, left, right]`. */
+export interface Pool2dParams {
+  readonly kernel: readonly number[];
+  readonly strides: readonly number[];
+  /** Padding (never pooled: max ignores it, the average divides by the real elements only), each smaller than the kernel. */
+  readonly pads: readonly number[];
+}
 
 export interface OpParams {
   input: { readonly name: string; readonly shape: RuntimeShape; readonly dtype: DType };
@@ -172,6 +206,24 @@ export interface OpParams {
   oneHot: { readonly depth: number; readonly dtype: DType };
   cast: { readonly dtype: DType };
   stopGradient: None;
+  /** x [B, C, H, W], w [O, C/groups, kh, kw] -> [B, O, OH, OW]. */
+  conv2d: Conv2dParams;
+  /** The transposed convolution (conv2d's input gradient): dy [B, O, OH, OW], w -> [B, C, H, W] with [H, W] = `inputSize`. */
+  conv2dBackpropInput: Conv2dParams & { readonly inputSize: readonly number[] };
+  /** conv2d's weight gradient: x [B, C, H, W], dy [B, O, OH, OW] -> [O, C/groups, kh, kw] with [kh, kw] = `kernelSize`. */
+  conv2dBackpropFilter: Conv2dParams & { readonly kernelSize: readonly number[] };
+  /** x [B, C, H, W] -> [B, C, OH, OW]: the largest element of each window. */
+  maxPool2d: Pool2dParams;
+  /** x, dy [B, C, OH, OW] -> dx shaped like x: each window's dy shared by the window's maxima in x. */
+  maxPool2dBackprop: Pool2dParams;
+  /** x, z shaped like x -> [B, C, OH, OW]: the mean of z over each window's maxima in x. */
+  maxPool2dSelect: Pool2dParams;
+  /** x [B, C, H, W] -> [B, C, OH, OW]: the mean of each window's elements inside the input. */
+  avgPool2d: Pool2dParams;
+  /** dy [B, C, OH, OW] -> [B, C, H, W] with [H, W] = `inputSize`: each window's dy spread over its elements. */
+  avgPool2dBackprop: Pool2dParams & { readonly inputSize: readonly number[] };
+  /** key: i32 [] -> uniform values in [0, 1) of `shape`, fixed by (key, stream, element index). */
+  randomUniform: { readonly shape: RuntimeShape; readonly dtype: DType; readonly stream: number };
 }
 
 /** An op's parameters, typed by op. */

@@ -15,6 +15,7 @@ import { Op, type DType } from "../../src/ops.js";
 import type { NodeOf } from "../../src/graph/node.js";
 import { ONNX_DTYPE, tensorOf, type OnnxEmitter } from "./emit.js";
 import { erfcF64, erfF64 } from "./erf.js";
+import { windowOnnxRules } from "./rulesWindow.js";
 
 /** What a rule sees: the node, the ONNX names of its inputs, and the emitter. */
 export interface RuleContext<K extends Op> {
@@ -264,4 +265,5 @@ export const onnxRules: OnnxRuleTable = {
   },
   [Op.Cast]: cast,
   [Op.StopGradient]: direct("Identity"),
+  ...windowOnnxRules,
 };

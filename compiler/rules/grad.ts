@@ -32,6 +32,7 @@ import {
   arg, asIndices, asMask, asShape, bilinear, broadcastToShape, elementwise, floatInput, inversePermutation, keepDims, leafGrad, linear,
   reciprocal, reducedCount, sumToShape, zeroGrad, type VjpContext, type VjpRule,
 } from "./gradSupport.js";
+import { windowVjpRules } from "./gradWindow.js";
 
 export type { InputCotangent, VjpContext, VjpRule } from "./gradSupport.js";
 
@@ -252,6 +253,7 @@ export const vjpRules: { readonly [K in Op]: VjpRule<K> } = {
   [Op.OneHot]: zeroGrad(),
   [Op.Cast]: castRule,
   [Op.StopGradient]: zeroGrad(),
+  ...windowVjpRules,
 };
 
 /** Applies the rule of `ctx.node.op`. */

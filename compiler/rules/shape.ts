@@ -14,6 +14,10 @@ import {
   normalizeAxis,
   symbolicSize,
 } from "../../src/graph/shapes.js";
+import {
+  avgPool2dBackpropShape, conv2dBackpropFilterShape, conv2dBackpropInputShape, conv2dShape, maxPool2dBackpropShape, maxPool2dSelectShape, pool2dShape,
+  randomUniformShape,
+} from "./shapeWindow.js";
 
 export interface ArgInfo {
   readonly shape: RuntimeShape;
@@ -338,6 +342,15 @@ export const shapeRules: { readonly [K in Op]: ShapeRule<K> } = {
     return a !== undefined ? fail(a) : ok(inputs[0]!.shape, p.dtype);
   },
   [Op.StopGradient]: unary("any"),
+  [Op.Conv2d]: conv2dShape,
+  [Op.Conv2dBackpropInput]: conv2dBackpropInputShape,
+  [Op.Conv2dBackpropFilter]: conv2dBackpropFilterShape,
+  [Op.MaxPool2d]: pool2dShape,
+  [Op.MaxPool2dBackprop]: maxPool2dBackpropShape,
+  [Op.MaxPool2dSelect]: maxPool2dSelectShape,
+  [Op.AvgPool2d]: pool2dShape,
+  [Op.AvgPool2dBackprop]: avgPool2dBackpropShape,
+  [Op.RandomUniform]: randomUniformShape,
 };
 
 function sizeText(s: { n: number; syms: string }): string {

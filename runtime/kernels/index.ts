@@ -28,6 +28,9 @@ import {
   sliceKernel,
   transposeKernel,
 } from "./structure.js";
+import { conv2dBackpropFilterKernel, conv2dBackpropInputKernel, conv2dKernel } from "./conv.js";
+import { avgPool2dBackpropKernel, avgPool2dKernel, maxPool2dBackpropKernel, maxPool2dKernel, maxPool2dSelectKernel } from "./pool.js";
+import { randomUniformKernel } from "./random.js";
 
 export type { Kernel } from "./kernel.js";
 
@@ -56,6 +59,15 @@ export const kernels: { readonly [K in Op]: Kernel<K> } = {
   [Op.MatMul]: matmulKernel,
   [Op.OneHot]: oneHotKernel,
   [Op.StopGradient]: copyKernel(),
+  [Op.Conv2d]: conv2dKernel,
+  [Op.Conv2dBackpropInput]: conv2dBackpropInputKernel,
+  [Op.Conv2dBackpropFilter]: conv2dBackpropFilterKernel,
+  [Op.MaxPool2d]: maxPool2dKernel,
+  [Op.MaxPool2dBackprop]: maxPool2dBackpropKernel,
+  [Op.MaxPool2dSelect]: maxPool2dSelectKernel,
+  [Op.AvgPool2d]: avgPool2dKernel,
+  [Op.AvgPool2dBackprop]: avgPool2dBackpropKernel,
+  [Op.RandomUniform]: randomUniformKernel,
 };
 
 /**

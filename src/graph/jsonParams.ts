@@ -6,7 +6,7 @@
  * range-checks numbers and shapes, and leaves relations between params and input shapes
  * (axes in range, permutations, slice bounds) to the op's shape rule, which runs next.
  */
-import { DTYPES, Op, type DType, type InitSpec, type OpParams, type ReduceParams } from "../ops.js";
+import { DTYPES, Op, type DType, type InitSpec, type OpParams, type Pool2dParams, type ReduceParams } from "../ops.js";
 import {
   GRAPH_JSON_LIMITS,
   boolean,
@@ -50,6 +50,13 @@ const none = (op: Op): Codec<NoParams> => closedRecord<NoParams>(`${op} params`,
 const reduce = (op: Op): Codec<ReduceParams> => closedRecord<ReduceParams>(`${op} params`, { axes, keepdims: boolean });
 
 const axisOnly = (op: Op): Codec<{ readonly axis: number }> => closedRecord(`${op} params`, { axis: int32 });
+
+// Window geometry: sizes are checked against each other and the shapes by the shape rules.
+const pair = boundedArray("a [height, width] pair", integer(0, GRAPH_JSON_LIMITS.maxDim), 2);
+const pads = boundedArray("padding [top, bottom, left, right]", integer(0, GRAPH_JSON_LIMITS.maxDim), 4);
+const convFields = { strides: pair, dilations: pair, pads, groups: integer(1, GRAPH_JSON_LIMITS.maxDim) };
+const poolFields = { kernel: pair, strides: pair, pads };
+const pool = (op: Op): Codec<Pool2dParams> => closedRecord<Pool2dParams>(`${op} params`, poolFields);
 
 /** The params codec of each op. */
 export const paramsCodecs: { readonly [K in Op]: Codec<OpParams[K]> } = {
@@ -113,4 +120,13 @@ export const paramsCodecs: { readonly [K in Op]: Codec<OpParams[K]> } = {
   [Op.OneHot]: closedRecord("oneHot params", { depth: integer(1, GRAPH_JSON_LIMITS.maxDim), dtype }),
   [Op.Cast]: closedRecord("cast params", { dtype }),
   [Op.StopGradient]: none(Op.StopGradient),
+  [Op.Conv2d]: closedRecord<OpParams["conv2d"]>("conv2d params", convFields),
+  [Op.Conv2dBackpropInput]: closedRecord<OpParams["conv2dBackpropInput"]>("conv2dBackpropInput params", { ...convFields, inputSize: pair }),
+  [Op.Conv2dBackpropFilter]: closedRecord<OpParams["conv2dBackpropFilter"]>("conv2dBackpropFilter params", { ...convFields, kernelSize: pair }),
+  [Op.MaxPool2d]: pool(Op.MaxPool2d),
+  [Op.MaxPool2dBackprop]: pool(Op.MaxPool2dBackprop),
+  [Op.MaxPool2dSelect]: pool(Op.MaxPool2dSelect),
+  [Op.AvgPool2d]: pool(Op.AvgPool2d),
+  [Op.AvgPool2dBackprop]: closedRecord<OpParams["avgPool2dBackprop"]>("avgPool2dBackprop params", { ...poolFields, inputSize: pair }),
+  [Op.RandomUniform]: closedRecord<OpParams["randomUniform"]>("randomUniform params", { shape, dtype, stream: int32 }),
 };

@@ -74,6 +74,15 @@ export type OpDTypeClasses = CompleteTable<{
   oneHot: "any";
   cast: "any";
   stopGradient: "any";
+  conv2d: "float";
+  conv2dBackpropInput: "float";
+  conv2dBackpropFilter: "float";
+  maxPool2d: "float";
+  maxPool2dBackprop: "float";
+  maxPool2dSelect: "float";
+  avgPool2d: "float";
+  avgPool2dBackprop: "float";
+  randomUniform: "any";
 }>;
 
 /** True when `D` is exactly one dtype literal. */

@@ -13,6 +13,7 @@
 import { Op, type DType, type RuntimeShape } from "../../src/ops.js";
 import type { Node } from "../../src/graph/node.js";
 import type { TensorValue } from "../../runtime/value.js";
+import { naiveWindowNode } from "./naiveWindow.js";
 
 export interface NaiveValue {
   readonly dtype: DType;
@@ -333,6 +334,8 @@ const naiveNode = (
         const [a, b] = [xs[0]!, xs[1]!];
         return make(dt, broadcastShape([a.shape, b.shape]), (idx) => f2(readBroadcast(a, idx), readBroadcast(b, idx), a.dtype));
       }
+      const windowed = naiveWindowNode(node, xs, concrete);
+      if (windowed !== undefined) return { dtype: dt, shape: windowed.shape, values: windowed.values.map((v) => store(dt, v)) };
       throw new Error(`naive: no reference for op ${op}`);
     }
   }

@@ -10,7 +10,8 @@
  *   none      - not differentiable w.r.t. float inputs (e.g. integer-only inputs)
  */
 import * as tg from "../../src/index.js";
-import { Op, type DType } from "../../src/ops.js";
+import { Op, type Conv2dParams, type DType, type Pool2dParams } from "../../src/ops.js";
+import * as w from "../../src/dsl/windowOps.js";
 import type { AnyTensor } from "../../src/tensor.js";
 
 export type Domain =
@@ -70,6 +71,86 @@ const binaryRows = (op: Op, fn: (a: T, b: T) => T, da: Domain, db: Domain, grad:
 
 const compareRows = (op: Op, fn: (a: T, b: T) => T): OpSpecRow[] => [
   { name: `${op} [2,3] [3]`, op, inputs: [f([2, 3], distinct), f([3], distinct)], build: (xs) => fn(x0(xs), x1(xs)), grad: "zero" },
+];
+
+const conv = (strides: number[], dilations: number[], pads: number[], groups = 1): Conv2dParams => ({ strides, dilations, pads, groups });
+const pool = (kernel: number[], strides: number[], pads: number[]): Pool2dParams => ({ kernel, strides, pads });
+const noPads = [0, 0, 0, 0];
+
+/** Convolution, pooling, their backprop ops, and the random op (as a dropout-like mask). */
+const windowRows: OpSpecRow[] = [
+  { name: "conv2d 3x3 same [2,3,5,5]*[4,3,3,3]", op: Op.Conv2d, inputs: [f([2, 3, 5, 5]), f([4, 3, 3, 3])], build: (xs) => w.conv2dOp(x0(xs), x1(xs), conv([1, 1], [1, 1], [1, 1, 1, 1])), grad: "smooth", secondOrder: true },
+  {
+    name: "conv2d strided dilated grouped asymmetric pads",
+    op: Op.Conv2d,
+    inputs: [f([1, 4, 7, 6]), f([6, 2, 2, 3])],
+    build: (xs) => w.conv2dOp(x0(xs), x1(xs), conv([2, 1], [1, 2], [1, 0, 2, 1], 2)),
+    grad: "smooth",
+    secondOrder: true,
+  },
+  { name: "conv2d pointwise 1x1", op: Op.Conv2d, inputs: [f([2, 3, 4, 4]), f([5, 3, 1, 1])], build: (xs) => w.conv2dOp(x0(xs), x1(xs), conv([1, 1], [1, 1], noPads)), grad: "smooth" },
+  {
+    name: "conv2dBackpropInput stride 2 pads 1",
+    op: Op.Conv2dBackpropInput,
+    inputs: [f([2, 4, 3, 3]), f([4, 3, 3, 3])],
+    build: (xs) => w.conv2dBackpropInputOp(x0(xs), x1(xs), conv([2, 2], [1, 1], [1, 1, 1, 1]), [5, 5]),
+    grad: "smooth",
+    secondOrder: true,
+  },
+  {
+    name: "conv2dBackpropInput grouped (depthwise)",
+    op: Op.Conv2dBackpropInput,
+    inputs: [f([1, 4, 4, 4]), f([4, 1, 2, 2])],
+    build: (xs) => w.conv2dBackpropInputOp(x0(xs), x1(xs), conv([1, 1], [1, 1], noPads, 4), [5, 5]),
+    grad: "smooth",
+  },
+  {
+    name: "conv2dBackpropFilter 3x3",
+    op: Op.Conv2dBackpropFilter,
+    inputs: [f([2, 2, 5, 5]), f([2, 3, 3, 3])],
+    build: (xs) => w.conv2dBackpropFilterOp(x0(xs), x1(xs), conv([1, 1], [1, 1], noPads), [3, 3]),
+    grad: "smooth",
+    secondOrder: true,
+  },
+  {
+    name: "conv2dBackpropFilter strided grouped padded",
+    op: Op.Conv2dBackpropFilter,
+    inputs: [f([1, 4, 6, 6]), f([1, 2, 4, 4])],
+    build: (xs) => w.conv2dBackpropFilterOp(x0(xs), x1(xs), conv([2, 2], [1, 1], [1, 1, 1, 1], 2), [2, 2]),
+    grad: "smooth",
+  },
+  { name: "maxPool2d 2x2 stride 2", op: Op.MaxPool2d, inputs: [f([2, 2, 4, 4], distinct)], build: (xs) => w.maxPool2dOp(x0(xs), pool([2, 2], [2, 2], noPads)), grad: "piecewise" },
+  { name: "maxPool2d 3x3 stride 2 pads 1", op: Op.MaxPool2d, inputs: [f([1, 2, 5, 5], distinct)], build: (xs) => w.maxPool2dOp(x0(xs), pool([3, 3], [2, 2], [1, 1, 1, 1])), grad: "piecewise" },
+  {
+    name: "maxPool2dBackprop overlapping windows",
+    op: Op.MaxPool2dBackprop,
+    inputs: [f([1, 2, 5, 5], distinct), f([1, 2, 3, 3])],
+    build: (xs) => w.maxPool2dBackpropOp(x0(xs), x1(xs), pool([3, 3], [2, 2], [1, 1, 1, 1])),
+    grad: "piecewise",
+  },
+  {
+    name: "maxPool2dSelect overlapping windows",
+    op: Op.MaxPool2dSelect,
+    inputs: [f([1, 2, 5, 5], distinct), f([1, 2, 5, 5])],
+    build: (xs) => w.maxPool2dSelectOp(x0(xs), x1(xs), pool([3, 3], [2, 2], [1, 1, 1, 1])),
+    grad: "piecewise",
+  },
+  { name: "avgPool2d 3x3 stride 2 pads 1", op: Op.AvgPool2d, inputs: [f([2, 2, 5, 5])], build: (xs) => w.avgPool2dOp(x0(xs), pool([3, 3], [2, 2], [1, 1, 1, 1])), grad: "smooth", secondOrder: true },
+  {
+    name: "avgPool2dBackprop 3x3 stride 2 pads 1",
+    op: Op.AvgPool2dBackprop,
+    inputs: [f([1, 2, 3, 3])],
+    build: (xs) => w.avgPool2dBackpropOp(x0(xs), pool([3, 3], [2, 2], [1, 1, 1, 1]), [5, 5]),
+    grad: "smooth",
+    secondOrder: true,
+  },
+  {
+    name: "randomUniform as a mask",
+    op: Op.RandomUniform,
+    inputs: [f([2, 3]), idx([], 1000)],
+    build: (xs) => tg.mul(x0(xs), w.randomUniformOp(x1(xs), [2, 3], "f64", 7)),
+    grad: "smooth",
+  },
 ];
 
 export const opSpecTable: readonly OpSpecRow[] = [
@@ -138,4 +219,5 @@ export const opSpecTable: readonly OpSpecRow[] = [
   { name: "cast f64->f32->f64", op: Op.Cast, inputs: [f([2, 3])], build: (xs) => tg.cast(tg.cast(x0(xs), "f32"), "f64"), grad: "smooth" },
   { name: "cast f64->i32", op: Op.Cast, inputs: [f([2, 3], away(0.2, 5))], build: (xs) => tg.cast(x0(xs), "i32"), grad: "zero" },
   { name: "stopGradient", op: Op.StopGradient, inputs: [f([2, 3])], build: (xs) => tg.add(tg.stopGradient(tg.square(x0(xs))), x0(xs)), grad: "smooth" },
+  ...windowRows,
 ];
