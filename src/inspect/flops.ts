@@ -48,6 +48,10 @@ const matmulFlops: FlopRule<typeof Op.MatMul> = ({ node, inputs, output }) => {
   return 2 * k * numel(output);
 };
 
+/** Input channels per group times kernel taps, from OIHW weights [O, C/groups, kh, kw]. */
+const windowTaps = (weights: readonly number[] | undefined): number => (weights ?? []).slice(1).reduce((p, d) => p * d, 1);
+const poolTaps = (kernel: readonly number[]): number => kernel.reduce((p, d) => p * d, 1);
+
 /** One FLOP rule per op (see the header for what each counts). */
 export const FLOP_RULES: { readonly [K in Op]: FlopRule<K> } = {
   input: none,
@@ -105,6 +109,16 @@ export const FLOP_RULES: { readonly [K in Op]: FlopRule<K> } = {
   oneHot: none,
   cast: none,
   stopGradient: none,
+  // windowed ops: 2 per tap per output element (a multiply and an add); pooling 1 per tap
+  conv2d: ({ inputs, output }) => windowTaps(inputs[1]) * 2 * numel(output),
+  conv2dBackpropInput: ({ inputs }) => windowTaps(inputs[1]) * 2 * numel(inputs[0] ?? []),
+  conv2dBackpropFilter: ({ inputs, output }) => windowTaps(output) * 2 * numel(inputs[1] ?? []),
+  maxPool2d: ({ node, output }) => poolTaps(node.params.kernel) * numel(output),
+  maxPool2dBackprop: ({ node, inputs }) => 3 * poolTaps(node.params.kernel) * numel(inputs[1] ?? []),
+  maxPool2dSelect: ({ node, output }) => 3 * poolTaps(node.params.kernel) * numel(output),
+  avgPool2d: ({ node, output }) => poolTaps(node.params.kernel) * numel(output),
+  avgPool2dBackprop: ({ node, inputs }) => poolTaps(node.params.kernel) * numel(inputs[0] ?? []),
+  randomUniform: perOutput(10),
 };
 
 /**

@@ -4,15 +4,14 @@
  *
  * Takes a Graph and sizes for its symbolic dims (default 1 each, so FLOPs are per
  * example); returns a `ModelSummary` value and formats it as a table. Layers follow the
- * DOT writer's rule (`clusterNodes`: the functions called by the model function), so the
- * table and the picture group nodes alike. FLOPs follow `flops.ts`. Peak memory is the
+ * DOT writer's rule (the functions called by the model function; see `layers.ts`), so
+ * the table and the picture group ops alike; a layer's params are those only it uses. FLOPs follow `flops.ts`. Peak memory is the
  * arena of the program `compile` builds for those dims (optimized, fused, memory-planned);
  * when compiling fails the summary says why instead. Pure apart from compiling.
  */
 import { Op } from "../ops.js";
 import type { Graph } from "../graph/graph.js";
 import type { Node } from "../graph/node.js";
-import { clusterNodes } from "../graph/dot.js";
 import { bindShape, compactShape, numel } from "../graph/shapes.js";
 import { formatLoc, isKnownLoc } from "../graph/location.js";
 import { formatParams } from "../graph/text.js";
@@ -20,6 +19,7 @@ import { ValidationError } from "../errors.js";
 import { compile } from "../../runtime/program.js";
 import { allocate, bytesPerElement, type TensorValue } from "../../runtime/value.js";
 import { nodeFlops } from "./flops.js";
+import { layerGroups } from "./layers.js";
 
 export interface SummaryOptions {
   /** Sizes of symbolic dims; unnamed ones are 1 (so FLOPs are per example). */
@@ -47,7 +47,7 @@ export interface SummaryOp {
 export interface SummaryGroup {
   readonly kind: "layer" | "op";
   readonly label: string;
-  /** The layer's (or op's) output type: its last node's. */
+  /** The layer's (or op's) output type: its last forward op's (its last op's in a graph of gradients only). */
   readonly type: string;
   readonly params: number;
   readonly flops: number;
@@ -124,7 +124,7 @@ const memoryOf = (g: Graph, bindings: ReadonlyMap<string, number>, paramBytes: n
  */
 export const summarizeGraph = (g: Graph, options: SummaryOptions = {}): ModelSummary => {
   const bindings = bindingsFor(g, options.dims ?? {});
-  const { clusters, of } = clusterNodes(g, options.modelFunction);
+  const { clusters, of } = layerGroups(g, options.modelFunction);
   const opOf = (n: Node, id: number): SummaryOp => {
     const shape = concrete(n, bindings);
     const flops = isLeaf(n) ? 0 : nodeFlops(n, n.inputs.map((i) => concrete(i, bindings)), shape);
@@ -161,7 +161,9 @@ export const summarizeGraph = (g: Graph, options: SummaryOptions = {}): ModelSum
   const resolved = groups.map((x): SummaryGroup => {
     if (typeof x !== "number") return x;
     const ops = layerOps[x]!;
-    return { kind: "layer", label: clusters[x]!.label, type: ops[ops.length - 1]!.type, params: layerParams[x]!, flops: ops.reduce((a, o) => a + o.flops, 0), ops };
+    const forward = ops.filter((o) => g.nodes[o.id]!.origin === undefined);
+    const last = forward[forward.length - 1] ?? ops[ops.length - 1]!;
+    return { kind: "layer", label: clusters[x]!.label, type: last.type, params: layerParams[x]!, flops: ops.reduce((a, o) => a + o.flops, 0), ops };
   });
   const paramNodes = g.nodes.filter((n) => n.op === Op.Param);
   const params = paramNodes.reduce((a, n) => a + numel(concrete(n, bindings)), 0);
