@@ -17,6 +17,7 @@ export * from "./dsl/elementwise.js";
 export * from "./dsl/reduce.js";
 export * from "./dsl/structure.js";
 export * from "./dsl/linalg.js";
+export * from "./dsl/conv.js";
 export * from "./dsl/escape.js";
 export { buildGraph, graphInputs, graphParams, consumersOf, type Graph } from "./graph/graph.js";
 export type { Node } from "./graph/node.js";

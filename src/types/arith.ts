@@ -240,6 +240,15 @@ export type DivCeilNat<A extends number, B extends number> = Naturals<A, B> exte
       : never
   : never;
 
+/** floor(a / b) for b > 0. @example type Q = DivFloorNat<25, 2>; // 12 */
+export type DivFloorNat<A extends number, B extends number> = Naturals<A, B> extends true
+  ? B extends 0
+    ? never
+    : DivModR<`${A}`, ToR<B>> extends [infer Q extends string, string]
+      ? FromR<Q>
+      : never
+  : never;
+
 /** Product of a tuple of natural literals (1 for `[]`). @example type N = ProductNat<[224, 224, 3]>; // 150528 */
 export type ProductNat<Ns extends readonly number[], Acc extends string = "1"> = Ns extends readonly [
   infer H extends number,

@@ -110,6 +110,10 @@ describe("compile-time shape errors", () => {
       "oneHot:",
       "assertShape:",
       "repeat an axis",
+      "conv2d: channels differ",
+      "conv2d: groups",
+      "conv2d: kernel",
+      "maxPool2d: window",
     ];
     for (const k of kinds) expect(expectations.some((e) => e.text.includes(k)), k).toBe(true);
   });
