@@ -84,7 +84,12 @@ export const symbolicDims = (g: Graph): string[] => {
   return [...seen];
 };
 
-const bindingsFor = (g: Graph, dims: Readonly<Record<string, number>>): Map<string, number> => {
+/**
+ * Sizes for every symbolic dim of the graph: the given ones (checked: known names,
+ * positive integers), 1 for the rest.
+ * @example bindingsFor(g, { batch: 64 }) // Map { "batch" => 64 }
+ */
+export const bindingsFor = (g: Graph, dims: Readonly<Record<string, number>>): Map<string, number> => {
   const names = symbolicDims(g);
   for (const [k, v] of Object.entries(dims)) {
     if (!names.includes(k))
@@ -96,7 +101,8 @@ const bindingsFor = (g: Graph, dims: Readonly<Record<string, number>>): Map<stri
 
 const concrete = (n: Node, bindings: ReadonlyMap<string, number>): number[] => bindShape(n.shape, bindings) as number[];
 
-const zeroFeeds = (g: Graph, bindings: ReadonlyMap<string, number>): Record<string, TensorValue> => {
+/** Zero-filled feeds for every input and param of the graph, shaped by the bindings. */
+export const zeroFeeds = (g: Graph, bindings: ReadonlyMap<string, number>): Record<string, TensorValue> => {
   const feeds: Record<string, TensorValue> = {};
   for (const n of g.nodes) {
     if (n.op !== Op.Input && n.op !== Op.Param) continue;
