@@ -35,7 +35,13 @@ export const GemmDescriptor = {
   c: 36, ldc: 40, cBatch: 44,
   /** Address of the i32 byte offsets of each batch's A and B matrices. */
   aOffsets: 48, bOffsets: 52,
-  bytes: 64,
+  /** For `gemm_chunks`: 0 = one chunk per batch; 1 = row chunks of a single product over a shared packed B. */
+  mode: 56, batches: 60,
+  /** Mode 1: rows per chunk (at most MC), pack tasks and columns per pack task (a multiple of NR), packed B's address. */
+  chunkRows: 64, packTasks: 68, packCols: 72, packedB: 76,
+  /** Claim counter and finished pack tasks; zeroed by the caller before each dispatch. */
+  claimed: 80, packed: 84,
+  bytes: 128,
 } as const;
 
 const { i32, v128 } = ValType;
@@ -251,6 +257,67 @@ const gemmLoops = (): FunctionDef => {
   return { exportName: "gemm", params: L.params, results: [], locals: L.locals, body: c };
 };
 
+const GEMM = 3;
+
+/**
+ * gemm_chunks(desc, scratch): claims chunks from the descriptor's counter until none are
+ * left, so a descheduled thread delays only the chunk it holds. Mode 0: chunk t is batch t.
+ * Mode 1 (a single product): the first `packTasks` claims pack B's column groups for all
+ * K blocks into the shared packed B; later claims are row chunks, which wait until every
+ * pack task has finished, then pack their rows of A and run the macro-kernel over all n.
+ */
+const gemmChunks = (): FunctionDef => {
+  const L = new Locals([i32, i32]);
+  const [desc, scratch] = [0, 1];
+  const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunkRows", "packTasks", "packCols", "packedB"]);
+  const { claim, i0, mc, pc, kc, nPad, j0, cols, tile } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile"]);
+  const c = new Code();
+  for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
+  c.get(f.n).i32(GEMM_NR - 1).op("i32Add").i32(-GEMM_NR).op("i32And").set(nPad);
+  c.get(scratch).i32(GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES).op("i32Add").set(tile);
+  c.block().loop();
+  c.get(desc).i32(1).atomic("i32RmwAdd", GemmDescriptor.claimed).set(claim);
+  c.get(f.mode).op("i32Eqz").if();
+  // Mode 0: batch `claim`.
+  c.get(claim).get(f.batches).op("i32GeU").brIf(2);
+  c.get(desc).get(claim).get(claim).i32(1).op("i32Add").i32(0).get(f.n).get(scratch).call(GEMM);
+  c.br(1);
+  c.end();
+  c.get(claim).get(f.packTasks).op("i32LtU").if();
+  // Pack task: columns [j0, j0 + cols) of B, every K block.
+  c.get(claim).get(f.packCols).op("i32Mul").set(j0);
+  minInto(c, cols, (c) => c.get(f.packCols), (c) => c.get(f.n).get(j0).op("i32Sub"));
+  forLoop(c, pc, (c) => c.i32(0), f.k, GEMM_KC, (c) => {
+    minInto(c, kc, (c) => c.i32(GEMM_KC), (c) => c.get(f.k).get(pc).op("i32Sub"));
+    c.get(f.b).get(pc).get(f.bRow).op("i32Mul").op("i32Add").get(j0).get(f.bCol).op("i32Mul").op("i32Add");
+    c.get(f.bRow).get(f.bCol).get(kc).get(cols);
+    c.get(f.packedB).get(pc).get(nPad).op("i32Mul").i32(4).op("i32Mul").op("i32Add").get(j0).get(kc).op("i32Mul").i32(4).op("i32Mul").op("i32Add");
+    c.call(PACK_B);
+  });
+  c.get(desc).i32(1).atomic("i32RmwAdd", GemmDescriptor.packed).op("drop");
+  c.br(1);
+  c.end();
+  // Row chunk.
+  c.get(claim).get(f.packTasks).op("i32Sub").get(f.chunkRows).op("i32Mul").tee(i0).get(f.m).op("i32GeU").brIf(1);
+  minInto(c, mc, (c) => c.get(f.chunkRows), (c) => c.get(f.m).get(i0).op("i32Sub"));
+  // Wait (spinning) until the shared packed B is complete.
+  c.block().loop();
+  c.get(desc).atomic("i32Load", GemmDescriptor.packed).get(f.packTasks).op("i32GeU").brIf(1).br(0);
+  c.end().end();
+  forLoop(c, pc, (c) => c.i32(0), f.k, GEMM_KC, (c) => {
+    minInto(c, kc, (c) => c.i32(GEMM_KC), (c) => c.get(f.k).get(pc).op("i32Sub"));
+    c.get(f.a).get(i0).get(f.aRow).op("i32Mul").op("i32Add").get(pc).get(f.aCol).op("i32Mul").op("i32Add");
+    c.get(f.aRow).get(f.aCol).get(mc).get(kc).get(scratch).call(PACK_A);
+    c.get(scratch).get(f.packedB).get(pc).get(nPad).op("i32Mul").i32(4).op("i32Mul").op("i32Add");
+    c.get(f.c).get(i0).get(f.ldc).op("i32Mul").op("i32Add");
+    c.get(mc).get(f.n).get(kc).get(f.ldc).get(pc).i32(0).op("i32Ne").get(tile).call(MACRO);
+  });
+  c.br(0);
+  c.end().end();
+  c.end();
+  return { exportName: "gemm_chunks", params: L.params, results: [], locals: L.locals, body: c };
+};
+
 /** Bytes of one thread's scratch: packed A, packed B, edge tile. */
 export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_TILE_BYTES;
 
@@ -260,6 +327,6 @@ export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_T
  */
 export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array =>
   encodeModule({
-    memory: { module: "env", name: "memory", minPages: 1, maxPages: options.shared ? 65536 : 65536, shared: options.shared },
-    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops()],
+    memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared },
+    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks()],
   });

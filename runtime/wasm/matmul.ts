@@ -1,0 +1,149 @@
+/**
+ * Batched f32 matmul on the generated GEMM, split across threads.
+ *
+ * Takes a `MatmulPlan` (shapes, element strides and per-batch offsets from
+ * `runtime/matmul/batched.ts`, so transposes are read in place and batch dims broadcast
+ * exactly as in the JavaScript kernel), a context and a thread count. At plan time it
+ * writes the job descriptor and offset tables into the heap and decides the split
+ * (`splitMatmul`): products under `PARALLEL_MIN_FLOPS` run on the calling thread; larger
+ * ones are claimed chunk by chunk by all threads (whole batches, or row chunks over a B
+ * packed once and shared), so a thread the OS deschedules delays only the chunk it holds.
+ * `run(a, b, c)` then only stores three addresses and dispatches. Guarantees: every
+ * output element is written (k = 0 gives zeros); every output element is accumulated in
+ * the same order (K blocks of 256, k ascending within) whatever the split, so results are
+ * identical with 1 and 2 threads; operands are only read.
+ */
+import type { MatmulPlan } from "../matmul/batched.js";
+import { POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js";
+import { GEMM_MC, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
+
+/** Products below this many flops run on one thread (dispatch and a cold worker cost more than they save). */
+export const PARALLEL_MIN_FLOPS = 2e6;
+
+/** Columns per pack task of the shared packed B. */
+const PACK_COLS = 64;
+
+/**
+ * How a product is divided among threads:
+ * - `single`: one call on the calling thread;
+ * - `batches`: threads claim whole batches (mode 0 of `gemm_chunks`);
+ * - `rows`: threads claim pack tasks of a shared packed B, then chunks of `chunkRows` rows (mode 1);
+ * - `columns`: one static block of output columns per thread (a product with few rows).
+ */
+export type MatmulSplit =
+  | { readonly kind: "single" }
+  | { readonly kind: "batches" }
+  | { readonly kind: "rows"; readonly chunkRows: number }
+  | { readonly kind: "columns"; readonly cuts: readonly number[] };
+
+const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
+/**
+ * The split of a product for `threads` threads.
+ * @example splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 ** 31 }, 2) // { kind: "rows", chunkRows: 128 }
+ */
+export const splitMatmul = (plan: Pick<MatmulPlan, "m" | "n" | "k" | "batches" | "flops">, threads: number): MatmulSplit => {
+  if (threads <= 1 || plan.flops < PARALLEL_MIN_FLOPS || plan.k === 0) return { kind: "single" };
+  if (plan.batches >= threads) return { kind: "batches" };
+  if (plan.batches === 1 && plan.m >= 8 * threads) {
+    // About three chunks per thread, so a thread that falls behind costs little.
+    return { kind: "rows", chunkRows: Math.max(8, Math.min(GEMM_MC, roundUp(Math.ceil(plan.m / (3 * threads)), 4))) };
+  }
+  if (plan.n >= 4 * GEMM_NR * threads) {
+    const cuts = [0];
+    for (let p = 1; p < threads; p++) cuts.push(Math.round((plan.n * p) / threads / GEMM_NR) * GEMM_NR);
+    cuts.push(plan.n);
+    return { kind: "columns", cuts };
+  }
+  return { kind: "single" };
+};
+
+export interface WasmMatmul {
+  readonly split: MatmulSplit;
+  /** Threads the product may run on. */
+  readonly threads: number;
+  /** C = A·B with operands at byte addresses of the context's heap. */
+  run(a: number, b: number, c: number): void;
+  /** Releases the descriptor and packing space (the plan must not run afterwards). */
+  free(): void;
+}
+
+/**
+ * Plans a product on the generated GEMM.
+ * @example const mm = planWasmMatmul(ctx, planMatmul([128, 784], [784, 256], params, [128, 256]), 2); mm.run(aAt, bAt, cAt);
+ */
+export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: number): WasmMatmul => {
+  const pool = ctx.pool(threads);
+  const usable = pool === undefined ? 1 : Math.min(threads, pool.threads);
+  const split = splitMatmul(plan, usable);
+  const nPad = roundUp(plan.n, GEMM_NR);
+  const packedBytes = split.kind === "rows" ? 4 * plan.k * nPad : 0;
+  const tableBytes = 8 * plan.batches;
+  const block = ctx.heap.allocate(GemmDescriptor.bytes + tableBytes + packedBytes);
+  const tables = block + GemmDescriptor.bytes;
+  const words = new Int32Array(ctx.heap.buffer, block, (GemmDescriptor.bytes + tableBytes) / 4);
+  for (let t = 0; t < plan.batches; t++) {
+    words[GemmDescriptor.bytes / 4 + t] = 4 * plan.aOffsets[t]!;
+    words[GemmDescriptor.bytes / 4 + plan.batches + t] = 4 * plan.bOffsets[t]!;
+  }
+  const set = (field: keyof typeof GemmDescriptor, value: number): void => void (words[GemmDescriptor[field] / 4] = value);
+  set("m", plan.m);
+  set("n", plan.n);
+  set("k", plan.k);
+  set("aRow", 4 * plan.aRow);
+  set("aCol", 4 * plan.aCol);
+  set("bRow", 4 * plan.bRow);
+  set("bCol", 4 * plan.bCol);
+  set("ldc", 4 * plan.n);
+  set("cBatch", 4 * plan.m * plan.n);
+  set("aOffsets", tables);
+  set("bOffsets", tables + 4 * plan.batches);
+  set("mode", split.kind === "rows" ? 1 : 0);
+  set("batches", plan.batches);
+  if (split.kind === "rows") {
+    set("chunkRows", split.chunkRows);
+    set("packCols", PACK_COLS);
+    set("packTasks", Math.ceil(plan.n / PACK_COLS));
+    set("packedB", tables + tableBytes);
+  }
+  const desc = block;
+  const { gemm, gemmChunks } = ctx;
+  const threadCount = split.kind === "single" ? 1 : split.kind === "columns" ? split.cuts.length - 1 : usable;
+  const scratch = Array.from({ length: threadCount }, (_, t) => ctx.scratch(t));
+  const parts: number[][] =
+    split.kind === "columns"
+      ? scratch.map((s, t) => [POOLED_GEMM, desc, 0, plan.batches, split.cuts[t]!, split.cuts[t + 1]!, s])
+      : scratch.map((s) => [POOLED_GEMM_CHUNKS, desc, s]);
+  const local =
+    split.kind === "columns" ? (a: readonly number[]) => gemm(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!) : (a: readonly number[]) => gemmChunks(a[1]!, a[2]!);
+  const outBytes = 4 * plan.batches * plan.m * plan.n;
+  // Mode 1 reads operands directly (no batch tables): a single product's offsets are those of batch 0.
+  const [aShift, bShift] = split.kind === "rows" ? [4 * plan.aOffsets[0]!, 4 * plan.bOffsets[0]!] : [0, 0];
+  let freed = false;
+  return {
+    split,
+    threads: threadCount,
+    run(a, b, c) {
+      if (freed) throw new Error("this wasm matmul plan was freed");
+      if (plan.k === 0) {
+        new Uint8Array(ctx.heap.buffer, c, outBytes).fill(0);
+        return;
+      }
+      if (plan.m === 0 || plan.n === 0 || plan.batches === 0) return;
+      words[GemmDescriptor.a / 4] = a + aShift;
+      words[GemmDescriptor.b / 4] = b + bShift;
+      words[GemmDescriptor.c / 4] = c;
+      if (split.kind === "single" || pool === undefined) {
+        gemm(desc, 0, plan.batches, 0, plan.n, scratch[0]!);
+        return;
+      }
+      words[GemmDescriptor.claimed / 4] = 0;
+      words[GemmDescriptor.packed / 4] = 0;
+      pool.run(parts, local);
+    },
+    free() {
+      if (!freed) ctx.heap.free(block);
+      freed = true;
+    },
+  };
+};
