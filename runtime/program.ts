@@ -40,6 +40,11 @@ export interface CompileOptions {
   readonly maxPlans?: number;
 }
 
+export interface RunOptions {
+  /** Values whose arrays the outputs may overwrite, by output position. */
+  readonly reuse?: readonly (TensorValue | undefined)[];
+}
+
 /** A compiled graph. Reusable and cheap to run; holds one arena per cached binding. */
 export interface Program {
   /** The graph that runs: the selected outputs, verified and (by default) optimized. */
@@ -49,10 +54,14 @@ export interface Program {
   readonly feedNames: readonly string[];
   /** Generated source of each fused elementwise loop, for inspection. */
   readonly fusedSources: readonly string[];
-  /** Outputs in `outputNames` order. */
-  run(feeds: Readonly<Record<string, TensorValue>>): TensorValue[];
-  /** Outputs keyed by output name. */
-  runNamed(feeds: Readonly<Record<string, TensorValue>>): Record<string, TensorValue>;
+  /**
+   * Outputs in `outputNames` order, in fresh arrays; `options.reuse` may hand back values
+   * the caller no longer needs (e.g. outputs of an earlier run) whose arrays are then
+   * overwritten with this run's outputs when dtype and size match (no allocation).
+   */
+  run(feeds: Readonly<Record<string, TensorValue>>, options?: RunOptions): TensorValue[];
+  /** Outputs keyed by output name; `options.reuse` is keyed by output name too. */
+  runNamed(feeds: Readonly<Record<string, TensorValue>>, options?: { readonly reuse?: Readonly<Record<string, TensorValue>> }): Record<string, TensorValue>;
   /** The execution plan the feeds select (built and cached if new): steps, memory plan, peakBytes. */
   plan(feeds: Readonly<Record<string, TensorValue>>): ExecutionPlan;
   /**
@@ -127,15 +136,16 @@ export const compile = (graph: Graph, options: CompileOptions = {}): Program => 
     return built;
   };
 
-  const run = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => planFor(feeds).execute(feeds);
+  const run = (feeds: Readonly<Record<string, TensorValue>>, runOptions: RunOptions = {}): TensorValue[] => planFor(feeds).execute(feeds, runOptions.reuse);
   return {
     graph: compiled,
     outputNames: compiled.outputNames,
     feedNames: leaves.map((l) => (l.op === "input" || l.op === "param" ? l.params.name : "")),
     fusedSources: schedule.steps.flatMap((s) => (s.kind === "fused" ? [s.emitted.source] : [])),
     run,
-    runNamed: (feeds) => {
-      const values = run(feeds);
+    runNamed: (feeds, runOptions = {}) => {
+      const reuse = runOptions.reuse;
+      const values = run(feeds, reuse === undefined ? {} : { reuse: compiled.outputNames.map((name) => reuse[name]) });
       return Object.fromEntries(compiled.outputNames.map((name, i) => [name, values[i]!]));
     },
     plan: (feeds) => planFor(feeds).info,

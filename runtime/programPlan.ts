@@ -71,7 +71,12 @@ export interface StepTiming {
 
 export interface BuiltPlan {
   readonly info: ExecutionPlan;
-  readonly execute: (feeds: Readonly<Record<string, TensorValue>>) => TensorValue[];
+  /**
+   * Runs the plan. Outputs are fresh arrays, except that `reuse[i]` (say, an output of an
+   * earlier run the caller no longer needs) gives output i its array when dtype and size
+   * match and no feed of this run shares its buffer.
+   */
+  readonly execute: (feeds: Readonly<Record<string, TensorValue>>, reuse?: readonly (TensorValue | undefined)[]) => TensorValue[];
   /** Runs `runs` times, timing every step; returns the steps, slowest first. */
   readonly profile: (feeds: Readonly<Record<string, TensorValue>>, runs: number) => StepTiming[];
 }
@@ -246,15 +251,23 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
   const matmulPlans = matmuls.plans;
   scratch = scratchFor(matmulPlans);
   const outputSlots = schedule.outputSlots;
-  const bindValues = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
+  const outputIndex = new Map(outputSlots.map((slot, i) => [slot, i]));
+  /** An array from `reuse` for an output slot, if it fits and is not read by this run. */
+  const recycled = (slot: number, dtype: TensorValue["dtype"], size: number, reuse: readonly (TensorValue | undefined)[] | undefined, fed: ReadonlySet<unknown>): TypedArray | undefined => {
+    const i = outputIndex.get(slot);
+    const r = i === undefined ? undefined : reuse?.[i];
+    return r !== undefined && r.dtype === dtype && r.data.length === size && !fed.has(r.data.buffer) ? r.data : undefined;
+  };
+  const bindValues = (feeds: Readonly<Record<string, TensorValue>>, reuse?: readonly (TensorValue | undefined)[]): TensorValue[] => {
     const vals = fixed.slice() as TensorValue[];
     for (const f of feedSlots) vals[f.slot] = feeds[f.name]!;
-    for (const f of fresh) vals[f.slot] = { dtype: f.dtype, shape: f.shape, data: allocate(f.dtype, f.size) };
+    const fed = new Set<unknown>(reuse === undefined ? [] : feedSlots.map((f) => feeds[f.name]!.data.buffer));
+    for (const f of fresh) vals[f.slot] = { dtype: f.dtype, shape: f.shape, data: recycled(f.slot, f.dtype, f.size, reuse, fed) ?? allocate(f.dtype, f.size) };
     for (const a of perRunAliases) vals[a.slot] = { dtype: slotNodes[a.slot]!.dtype, shape: shapes[a.slot]!, data: vals[a.base]!.data };
     return vals;
   };
-  const execute = (feeds: Readonly<Record<string, TensorValue>>): TensorValue[] => {
-    const vals = bindValues(feeds);
+  const execute = (feeds: Readonly<Record<string, TensorValue>>, reuse?: readonly (TensorValue | undefined)[]): TensorValue[] => {
+    const vals = bindValues(feeds, reuse);
     for (const run of runs) run(vals);
     return outputSlots.map((s) => vals[s]!);
   };

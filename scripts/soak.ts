@@ -42,13 +42,17 @@ const feeds = { x: tensorValue("f32", [batch, 784], xs), labels: { dtype: "i32" 
 // the first fifth after warm-up with the median of the last fifth (the heap itself is
 // reported too, and is what a leak would grow).
 let state = trainer.init(0);
+let previous: typeof state | undefined;
 const warmup = Math.min(500, Math.floor(steps / 5));
 const sampleEvery = Math.max(1, Math.floor(steps / 100));
 const samples: { step: number; rss: number; heap: number }[] = [];
 let trainMs = 0;
 for (let i = 1; i <= steps; i++) {
   const s0 = performance.now();
-  state = trainer.trainStep(state, feeds).state;
+  // As `fit` does: the state before the current one is handed back for its arrays.
+  const recycle = previous === undefined ? undefined : { ...previous.params, ...previous.optimizer };
+  previous = state;
+  state = trainer.trainStep(state, feeds, recycle === undefined ? {} : { recycle }).state;
   trainMs += performance.now() - s0;
   if (i >= warmup && (i - warmup) % sampleEvery === 0) {
     settle();

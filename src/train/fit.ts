@@ -107,6 +107,22 @@ export async function* fitIter(trainer: Trainer, start: TrainState, options: Fit
   const history: EpochEvent[] = [];
   const logitsName = options.logitsMetric ?? (trainer.stepGraph.metricNames.includes("logits") ? "logits" : undefined);
   let state = start;
+  // The state before the current one is never read again, unless it was handed out (the
+  // start state, epoch events, the best params): its arrays then take the next step's
+  // outputs instead of new ones, which keeps long runs from churning memory.
+  const exposed = new WeakSet<ArrayBufferLike>();
+  const expose = (s: TrainState): TrainState => {
+    for (const v of [...Object.values(s.params), ...Object.values(s.optimizer)]) exposed.add(v.data.buffer);
+    return s;
+  };
+  const recyclable = (s: TrainState | undefined): Record<string, TensorValue> | undefined => {
+    if (s === undefined) return undefined;
+    const out: Record<string, TensorValue> = {};
+    for (const [k, v] of [...Object.entries(s.params), ...Object.entries(s.optimizer)]) if (!exposed.has(v.data.buffer)) out[k] = v;
+    return out;
+  };
+  let previous: TrainState | undefined;
+  expose(start);
   let best: { loss: number; epoch: number; params: ParamValues } | undefined;
   let sinceBest = 0;
   let lastYield = performance.now();
@@ -124,7 +140,8 @@ export async function* fitIter(trainer: Trainer, start: TrainState, options: Fit
     for (const [i, indices] of plan.batches.entries()) {
       if (options.signal?.aborted === true) return { state, history, stoppedBy: "aborted", ...bestEpochOf(best) };
       const batch = selectRows(options.train, indices);
-      const r = trainer.trainStep(state, options.feeds(batch));
+      const r = trainer.trainStep(state, options.feeds(batch), { recycle: recyclable(previous) });
+      previous = state;
       state = r.state;
       const n = indices.length;
       lossSum += r.loss * n;
@@ -151,7 +168,7 @@ export async function* fitIter(trainer: Trainer, start: TrainState, options: Fit
         lastYield = performance.now();
       }
     }
-    state = { ...state, epoch, rng: plan.rng };
+    state = expose({ ...state, epoch, rng: plan.rng });
     const val = options.validation !== undefined && options.evaluator !== undefined ? options.evaluator.evaluate(state.params, options.validation) : undefined;
     const minDelta = options.earlyStopping?.minDelta ?? 0;
     const improved = val !== undefined && (best === undefined || val.loss < best.loss - minDelta);

@@ -11,7 +11,8 @@ import type { TensorValue } from "../../runtime/value.js";
 
 export interface Runner {
   readonly graph: Graph;
-  readonly run: (feeds: Readonly<Record<string, TensorValue>>) => Readonly<Record<string, TensorValue>>;
+  /** Outputs by name; `reuse` (by output name) offers arrays the outputs may overwrite. */
+  readonly run: (feeds: Readonly<Record<string, TensorValue>>, reuse?: Readonly<Record<string, TensorValue>>) => Readonly<Record<string, TensorValue>>;
 }
 
 export interface RunnerOptions {
@@ -35,5 +36,5 @@ export const makeRunner = (graph: Graph, options: RunnerOptions = {}): Runner =>
     };
   }
   const program = compile(graph, { ...options.compile, allowExtraFeeds: true });
-  return { graph, run: (feeds) => program.runNamed(feeds) };
+  return { graph, run: (feeds, reuse) => program.runNamed(feeds, reuse === undefined ? {} : { reuse }) };
 };

@@ -46,13 +46,23 @@ export interface StepResult {
   readonly metrics: Readonly<Record<string, TensorValue>>;
 }
 
+export interface StepOptions {
+  readonly recycle?: Readonly<Record<string, TensorValue>>;
+}
+
 export interface Trainer {
   readonly config: TrainerConfig;
   readonly stepGraph: TrainStepGraph;
   /** Fresh state: params from `initParams(seed)`, zero optimizer state, a data RNG derived from the seed. */
   readonly init: (seed: number, params?: ParamValues) => TrainState;
-  /** One optimization step on a batch (feeds for the model's inputs). */
-  readonly trainStep: (state: TrainState, batch: Readonly<Record<string, TensorValue>>) => StepResult;
+  /**
+   * One optimization step on a batch (feeds for the model's inputs). The result is new;
+   * `state` is left as it was. `options.recycle` may offer values (by param name and
+   * optimizer-state name) that the caller will never read again, e.g. those of the state
+   * before `state`: the new params and state are then written into their arrays instead
+   * of new ones, so long runs do not churn memory.
+   */
+  readonly trainStep: (state: TrainState, batch: Readonly<Record<string, TensorValue>>, options?: StepOptions) => StepResult;
   readonly learningRateAt: (step: number) => number;
 }
 
@@ -93,7 +103,15 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
     return { step: 0, epoch: 0, params: values, optimizer, rng: jumpRng(rng) };
   };
 
-  const trainStep = (state: TrainState, batch: Readonly<Record<string, TensorValue>>): StepResult => {
+  const reuseOf = (recycle: Readonly<Record<string, TensorValue>> | undefined): Record<string, TensorValue> | undefined => {
+    if (recycle === undefined) return undefined;
+    const reuse: Record<string, TensorValue> = {};
+    for (const name of stepGraph.paramNames) if (recycle[name] !== undefined) reuse[stepOutputs.param(name)] = recycle[name]!;
+    for (const leaf of stepGraph.stateLeaves) if (recycle[leaf.input] !== undefined) reuse[stepOutputs.state(leaf.input)] = recycle[leaf.input]!;
+    return reuse;
+  };
+
+  const trainStep = (state: TrainState, batch: Readonly<Record<string, TensorValue>>, options: StepOptions = {}): StepResult => {
     const step = state.step + 1;
     const out = runner.run({
       ...batch,
@@ -101,7 +119,7 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
       ...state.optimizer,
       [stepGraph.lrInput]: scalarValue(dtype, learningRateAt(step)),
       [stepGraph.stepInput]: scalarValue(dtype, step),
-    });
+    }, reuseOf(options.recycle));
     const params: Record<string, TensorValue> = {};
     for (const name of stepGraph.paramNames) params[name] = out[stepOutputs.param(name)]!;
     const optimizer: Record<string, TensorValue> = {};

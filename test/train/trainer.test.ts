@@ -35,3 +35,26 @@ describe("training step", () => {
     expect(() => mse(x, x) && createTrainer({ loss: x, params: p, optimizer: adam(), learningRate: 1 })).toThrow(/scalar/);
   });
 });
+
+describe("recycling step outputs", () => {
+  it("writes into the offered arrays and computes exactly what fresh arrays would", () => {
+    const x = input("x", [sym("batch"), 3], "f32");
+    const labels = input("labels", [sym("batch")], "i32");
+    const p = mlp.init("recycle", [3, 4, 2]);
+    const loss = softmaxCrossEntropy(mlp(p, tanh)(x), labels);
+    const trainer = createTrainer({ loss, params: p, optimizer: adam(), learningRate: 0.1 });
+    const feeds = { x: tensorValue("f32", [2, 3], [1, 2, 3, -1, 0, 1]), labels: tensorValue("i32", [2], [1, 0]) };
+    let fresh = trainer.init(5);
+    let recycled = trainer.init(5);
+    let previous: typeof recycled | undefined;
+    for (let i = 0; i < 6; i++) {
+      fresh = trainer.trainStep(fresh, feeds).state;
+      const offer = previous === undefined ? undefined : { ...previous.params, ...previous.optimizer };
+      const next = trainer.trainStep(recycled, feeds, offer === undefined ? {} : { recycle: offer }).state;
+      if (previous !== undefined) expect(next.params["recycle.0.W"]!.data).toBe(previous.params["recycle.0.W"]!.data);
+      previous = recycled;
+      recycled = next;
+    }
+    for (const k of Object.keys(fresh.params)) expect(Array.from(recycled.params[k]!.data)).toEqual(Array.from(fresh.params[k]!.data));
+  });
+});
