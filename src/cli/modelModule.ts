@@ -20,7 +20,6 @@ import { basename, extname } from "node:path";
 import { DTYPES, Op, type DType, type RuntimeShape } from "../ops.js";
 import { buildGraph, graphParams, type Graph } from "../graph/graph.js";
 import type { Node } from "../graph/node.js";
-import { firstError } from "../graph/jsonCodecs.js";
 import { input } from "../dsl/constructors.js";
 import { wrap, type AnyTensor } from "../tensor.js";
 import { grad } from "../autodiff.js";
@@ -49,9 +48,26 @@ const isGraph = (x: unknown): x is Graph => typeof x === "object" && x !== null 
 const dimCodec = t.union([
   t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, "a size (non-negative integer)"),
   t.refinement(t.string, (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), "a symbolic dim name"),
-]);
+], "a size (a non-negative integer) or a symbolic dim name");
 const dtypeCodec = t.keyof(Object.fromEntries(DTYPES.map((d) => [d, null])) as Record<DType, null>);
 const inputSpecCodec = t.intersection([t.type({ shape: t.array(dimCodec) }), t.partial({ dtype: dtypeCodec })]);
+
+/** The path and message of the first decoding error, skipping io-ts's union and intersection levels. */
+const firstProblem = (errors: t.Errors): { readonly path: string; readonly message: string } => {
+  const e = errors[0];
+  if (e === undefined) return { path: "", message: "is not valid" };
+  let path = "";
+  for (let i = 1; i < e.context.length; i++) {
+    const parent = e.context[i - 1]!.type;
+    if (parent instanceof t.UnionType || parent instanceof t.IntersectionType) continue;
+    const key = e.context[i]!.key;
+    path += /^\d+$/.test(key) ? `[${key}]` : `.${key}`;
+  }
+  const last = e.context[e.context.length - 1]?.type;
+  const parent = e.context[e.context.length - 2]?.type;
+  const expected = (parent instanceof t.UnionType ? parent.name : last?.name) ?? "a value";
+  return { path, message: e.message ?? `expected ${expected}, got ${JSON.stringify(e.value) ?? String(e.value)}` };
+};
 
 const fail = (path: string, message: string): never => {
   throw new CliError(`${path}: ${message}`);
@@ -70,8 +86,8 @@ const inputTensors = (raw: unknown, file: string): Record<string, AnyTensor> => 
     }
     const decoded = inputSpecCodec.decode(spec);
     if (E.isLeft(decoded)) {
-      const e = firstError(decoded.left);
-      fail(e.path === "" ? path : `${path}.${e.path}`, e.message);
+      const e = firstProblem(decoded.left);
+      fail(`${path}${e.path}`, e.message);
     } else out[name] = input(name, decoded.right.shape as RuntimeShape as Shape, decoded.right.dtype ?? "f32") as AnyTensor;
   }
   return out;
@@ -104,7 +120,7 @@ const scalarLoss = (value: unknown, path: string): AnyTensor => {
  * @example const m = modelFromExports(await import("./mlp.js"), "mlp.js"); graphToText(m.forward);
  */
 export const modelFromExports = (mod: Readonly<Record<string, unknown>>, file: string): ModelModule => {
-  const name = typeof mod.name === "string" ? mod.name : basename(file, extname(file)).replace(/[^A-Za-z0-9_]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase());
+  const name = typeof mod.name === "string" ? mod.name : isGraph(mod.graph) ? mod.graph.name : basename(file, extname(file)).replace(/[^A-Za-z0-9_]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase());
   let outputs: Record<string, AnyTensor>;
   let inputs: Record<string, AnyTensor> = {};
   let modelFunction: string | undefined;
