@@ -15,4 +15,4 @@ export {
   embedding, layerNorm, multiHeadAttention, transformerBlock, type EmbeddingParams, type LayerNormParams, type MultiHeadAttentionParams, type AttentionLayerOptions,
   type TransformerBlockParams,
 } from "./transformer.js";
-export { streamOf, collectUpdates, type Mode, type StateUpdate, type WithUpdates } from "./state.js";
+export { streamOf, collectUpdates, stepKey, STEP_KEY_INPUT, type Mode, type StateUpdate, type WithUpdates } from "./state.js";

@@ -7,6 +7,17 @@
 import type { Tensor } from "../tensor.js";
 import type { AnyTensor } from "../tensor.js";
 import { hashString } from "../graph/node.js";
+import { input } from "../dsl/constructors.js";
+
+/** The name of the i32 input that carries a training step's dropout key (the trainer feeds it). */
+export const STEP_KEY_INPUT = "train.key";
+
+/**
+ * The step's dropout key: an i32 scalar input the trainer feeds with a new value every
+ * step, derived from the run's data RNG and the step number (so a resumed run gets the
+ * same keys). @example const mode = { training: true, key: stepKey() };
+ */
+export const stepKey = (): Tensor<readonly [], "i32"> => input(STEP_KEY_INPUT, [] as const, "i32");
 
 /** A state leaf (a `param` that is not trained) and its value after this step. */
 export interface StateUpdate {

@@ -5,6 +5,9 @@
  * Takes a scalar loss built from param and input leaves, the params to train and an
  * optimizer; returns a Graph whose outputs are the loss, the requested metrics, every
  * new param and every new state slot, plus the names that tie leaves to outputs.
+ * Model state (say, batch norm's running statistics) is given as `state` updates: those
+ * param leaves are not trained, and the step outputs their next values as
+ * `state:<param name>` next to the optimizer's `state:opt.<slot>.<param>`.
  */
 import { Op, type DType, type FloatDType } from "../ops.js";
 import type { Node } from "../graph/node.js";
@@ -14,6 +17,7 @@ import { grad } from "../autodiff.js";
 import { wrap, type AnyTensor } from "../tensor.js";
 import { clipByGlobalNorm, type Optimizer } from "./optimizers.js";
 import { collectParams } from "../nn/init.js";
+import type { StateUpdate } from "../nn/state.js";
 
 export interface TrainStepSpec {
   /** Scalar loss built from the model's params and inputs. */
@@ -25,6 +29,8 @@ export interface TrainStepSpec {
   readonly clipNorm?: number;
   /** Extra outputs computed in the same program, e.g. `{ logits }` for accuracy. */
   readonly metrics?: Readonly<Record<string, AnyTensor>>;
+  /** Model state updates (from layers such as batchNorm in training mode): these params are not trained. */
+  readonly state?: readonly StateUpdate[];
   readonly name?: string;
 }
 
@@ -37,6 +43,8 @@ export interface TrainStepGraph {
   readonly lrInput: string;
   readonly stepInput: string;
   readonly metricNames: readonly string[];
+  /** Model state params (not trained), in order; the step outputs each one's next value as `stepOutputs.state(name)`. */
+  readonly stateNames: readonly string[];
 }
 
 /** Output names of the step graph. */
@@ -54,7 +62,9 @@ export const stateInputName = (slot: string, param: string): string => `opt.${sl
 export const buildTrainStep = (spec: TrainStepSpec): TrainStepGraph => {
   const loss = spec.loss;
   if (loss.node.shape.length !== 0) throw new Error(`buildTrainStep: the loss must be a scalar, got shape [${loss.node.shape.join(", ")}]`);
-  const params = collectParams(spec.params);
+  const stateUpdates = checkStateUpdates(spec.state ?? []);
+  const stateNames = new Set(stateUpdates.map((u) => paramName(u.state.node)));
+  const params = collectParams(spec.params).filter((p) => !stateNames.has(paramName(p)));
   if (params.length === 0) throw new Error("buildTrainStep: no params to train");
   const dtype = loss.node.dtype as FloatDType;
   const paramTensors = params.map((p) => wrap(p) as AnyTensor);
@@ -81,6 +91,7 @@ export const buildTrainStep = (spec: TrainStepSpec): TrainStepGraph => {
       outputs[stepOutputs.state(stateInputName(slot, name))] = next;
     }
   });
+  for (const u of stateUpdates) outputs[stepOutputs.state(paramName(u.state.node))] = u.next;
   return {
     graph: buildGraph(outputs, spec.name ?? "trainStep"),
     paramNames: params.map(paramName),
@@ -88,7 +99,24 @@ export const buildTrainStep = (spec: TrainStepSpec): TrainStepGraph => {
     lrInput: "opt.lr",
     stepInput: "opt.step",
     metricNames: Object.keys(spec.metrics ?? {}),
+    stateNames: stateUpdates.map((u) => paramName(u.state.node)),
   };
+};
+
+/** State updates must name distinct param leaves and keep their shape and dtype. */
+const checkStateUpdates = (updates: readonly StateUpdate[]): readonly StateUpdate[] => {
+  const seen = new Set<string>();
+  for (const u of updates) {
+    const leaf = u.state.node;
+    if (leaf.op !== Op.Param) throw new Error(`buildTrainStep: state must be param leaves, got a ${leaf.op} node`);
+    const name = leaf.params.name;
+    if (seen.has(name)) throw new Error(`buildTrainStep: state '${name}' is updated twice`);
+    seen.add(name);
+    const next = u.next.node;
+    if (next.dtype !== leaf.dtype || next.shape.length !== leaf.shape.length || next.shape.some((d, i) => d !== leaf.shape[i]))
+      throw new Error(`buildTrainStep: the next value of state '${name}' is ${next.dtype}[${next.shape.join(", ")}], the state is ${leaf.dtype}[${leaf.shape.join(", ")}]`);
+  }
+  return updates;
 };
 
 const paramName = (n: Node): string => (n.op === Op.Param ? n.params.name : "");

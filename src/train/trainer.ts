@@ -3,8 +3,10 @@
  *
  * Takes a trainer built from a loss, the params to train and an optimizer; the step graph
  * (forward, gradients and update) runs as one program per call. A `TrainState` holds
- * everything needed to resume bit-identically: step, epoch, params, optimizer state and
- * the data RNG.
+ * everything needed to resume bit-identically: step, epoch, params (with model state
+ * such as batch norm's running statistics), optimizer state and the data RNG. Each step
+ * also gets a dropout key (`STEP_KEY_INPUT`) computed from the data RNG and the step
+ * number, so dropout masks are reproducible and a resumed run draws the same ones.
  */
 import type { AnyTensor } from "../tensor.js";
 import { jumpRng, rngFromSeed, type RngState } from "../random.js";
@@ -12,6 +14,7 @@ import { initParams, type ParamValues } from "../nn/init.js";
 import { allocate, type TensorValue } from "../../runtime/value.js";
 import { buildTrainStep, stepOutputs, type TrainStepGraph } from "./step.js";
 import { makeRunner, type Runner } from "./runner.js";
+import { STEP_KEY_INPUT, type StateUpdate } from "../nn/state.js";
 import type { Optimizer, Schedule } from "./optimizers.js";
 
 export interface TrainerConfig {
@@ -25,6 +28,12 @@ export interface TrainerConfig {
   readonly clipNorm?: number;
   /** Extra outputs of each step, e.g. `{ logits }`. */
   readonly metrics?: Readonly<Record<string, AnyTensor>>;
+  /**
+   * Model state updates of the training-mode forward pass (batch norm's running
+   * statistics): those params are not trained; each step replaces them with their next
+   * values. Build the evaluation graph with `training: false` to use them.
+   */
+  readonly state?: readonly StateUpdate[];
   readonly name?: string;
 }
 
@@ -33,6 +42,7 @@ export interface TrainState {
   readonly step: number;
   /** Epochs completed so far. */
   readonly epoch: number;
+  /** Trained params and model state, keyed by param name. */
   readonly params: ParamValues;
   /** Optimizer state, keyed by its input name (`opt.<slot>.<param>`). */
   readonly optimizer: Readonly<Record<string, TensorValue>>;
@@ -73,6 +83,24 @@ const scalarValue = (dtype: TensorValue["dtype"], v: number): TensorValue => {
 };
 
 /**
+ * The dropout key of a step: the data RNG state (fixed within an epoch, saved in
+ * checkpoints) and the 1-based step number hashed to an int32 (murmur3 mixing rounds).
+ * @example stepKeyFor(state.rng, state.step + 1)
+ */
+export const stepKeyFor = (rng: RngState, step: number): number => {
+  const mix = (h: number, v: number): number => {
+    let k = Math.imul(v | 0, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    const x = h ^ k;
+    return (Math.imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
+  };
+  let h = [rng.s0, rng.s1, rng.s2, rng.s3, step, Math.floor(step / 4294967296)].reduce(mix, 0x9747b28c);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+};
+
+/**
  * Builds the training step for a loss and its params.
  * @example
  * const trainer = createTrainer({ loss, params, optimizer: adam(), learningRate: 1e-3 });
@@ -86,6 +114,7 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
     optimizer: config.optimizer,
     ...(config.clipNorm === undefined ? {} : { clipNorm: config.clipNorm }),
     ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
+    ...(config.state === undefined ? {} : { state: config.state }),
     name: config.name ?? "trainStep",
   });
   const runner: Runner = makeRunner(stepGraph.graph);
@@ -93,7 +122,8 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
   const learningRateAt = (step: number): number => (typeof config.learningRate === "number" ? config.learningRate : config.learningRate(step));
 
   const init = (seed: number, params?: ParamValues): TrainState => {
-    const [values, rng] = params === undefined ? initParams(config.params, seed) : [params, rngFromSeed(seed)];
+    const stateLeaves = (config.state ?? []).map((u) => u.state);
+    const [values, rng] = params === undefined ? initParams({ params: config.params, state: stateLeaves }, seed) : [params, rngFromSeed(seed)];
     const optimizer: Record<string, TensorValue> = {};
     for (const leaf of stepGraph.stateLeaves) {
       const p = values[leaf.param];
@@ -107,6 +137,7 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
     if (recycle === undefined) return undefined;
     const reuse: Record<string, TensorValue> = {};
     for (const name of stepGraph.paramNames) if (recycle[name] !== undefined) reuse[stepOutputs.param(name)] = recycle[name]!;
+    for (const name of stepGraph.stateNames) if (recycle[name] !== undefined) reuse[stepOutputs.state(name)] = recycle[name]!;
     for (const leaf of stepGraph.stateLeaves) if (recycle[leaf.input] !== undefined) reuse[stepOutputs.state(leaf.input)] = recycle[leaf.input]!;
     return reuse;
   };
@@ -119,9 +150,11 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
       ...state.optimizer,
       [stepGraph.lrInput]: scalarValue(dtype, learningRateAt(step)),
       [stepGraph.stepInput]: scalarValue(dtype, step),
+      [STEP_KEY_INPUT]: scalarValue("i32", stepKeyFor(state.rng, step)),
     }, reuseOf(options.recycle));
     const params: Record<string, TensorValue> = {};
     for (const name of stepGraph.paramNames) params[name] = out[stepOutputs.param(name)]!;
+    for (const name of stepGraph.stateNames) params[name] = out[stepOutputs.state(name)]!;
     const optimizer: Record<string, TensorValue> = {};
     for (const leaf of stepGraph.stateLeaves) optimizer[leaf.input] = out[stepOutputs.state(leaf.input)]!;
     const metrics: Record<string, TensorValue> = {};
