@@ -104,16 +104,20 @@ const loadOrt = async (status: Map<string, string>): Promise<OrtPeer[]> => {
 };
 
 /**
- * Loads whichever peers are installed.
+ * Loads whichever peers are installed; with `wanted`, only those (the others are
+ * "skipped" and not even imported, so they cannot run threads of their own).
  * @example const peers = await loadPeers(); for (const b of peers.backends) await b.use();
  */
-export const loadPeers = async (): Promise<Peers> => {
+export const loadPeers = async (wanted?: ReadonlySet<string>): Promise<Peers> => {
+  const want = (label: string): boolean => wanted === undefined || wanted.has(label);
   const status = new Map<string, string>();
   const backends: TfBackend[] = [];
-  const ort = await loadOrt(status);
+  const ort = want("onnxruntime 1 thread") ? await loadOrt(status) : [];
+  for (const label of PEER_LABELS) if (!want(label)) status.set(label, "skipped");
+  if (!want("tfjs-cpu") && !want("tfjs-wasm")) return { backends, ort, status };
   const tfPath = resolvePeer("@tensorflow/tfjs");
   if (tfPath === undefined) {
-    for (const label of ["tfjs-cpu", "tfjs-wasm"]) status.set(label, "not installed");
+    for (const label of ["tfjs-cpu", "tfjs-wasm"]) if (want(label)) status.set(label, "not installed");
     return { backends, ort, status };
   }
   const loaded = (await importPeer(tfPath)) as TfModule & { default?: TfModule };
@@ -123,19 +127,22 @@ export const loadPeers = async (): Promise<Peers> => {
     if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to initialize`);
     await tf.ready();
   };
-  backends.push({ label: "tfjs-cpu", tf, use: use("cpu") });
-  status.set("tfjs-cpu", `@tensorflow/tfjs ${versionOf("@tensorflow/tfjs")}`);
-  const wasmPath = resolvePeer("@tensorflow/tfjs-backend-wasm");
-  if (wasmPath === undefined) status.set("tfjs-wasm", "not installed");
-  else {
-    try {
-      await importPeer(wasmPath);
-      await use("wasm")();
-      backends.push({ label: "tfjs-wasm", tf, use: use("wasm") });
-      status.set("tfjs-wasm", `@tensorflow/tfjs-backend-wasm ${versionOf("@tensorflow/tfjs-backend-wasm")}`);
-    } catch (e) {
-      status.set("tfjs-wasm", `failed: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  if (want("tfjs-cpu")) {
+    backends.push({ label: "tfjs-cpu", tf, use: use("cpu") });
+    status.set("tfjs-cpu", `@tensorflow/tfjs ${versionOf("@tensorflow/tfjs")}`);
+  }
+  if (want("tfjs-wasm")) {
+    const wasmPath = resolvePeer("@tensorflow/tfjs-backend-wasm");
+    if (wasmPath === undefined) status.set("tfjs-wasm", "not installed");
+    else
+      try {
+        await importPeer(wasmPath);
+        await use("wasm")();
+        backends.push({ label: "tfjs-wasm", tf, use: use("wasm") });
+        status.set("tfjs-wasm", `@tensorflow/tfjs-backend-wasm ${versionOf("@tensorflow/tfjs-backend-wasm")}`);
+      } catch (e) {
+        status.set("tfjs-wasm", `failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
   }
   await use("cpu")();
   return { backends, ort, status };

@@ -8,7 +8,7 @@
  * bench:peers` installs them); missing ones print "not installed".
  *
  * Flags: --quick (1 round, short batches), --rounds=N (default 5), --only=matmul|mlp,
- * --sizes=128,256 (matmul sizes).
+ * --sizes=128,256 (matmul sizes), --peers=tfjs-cpu,tfjs-wasm (only these peers).
  */
 import { loadPeers, PEER_LABELS, type Peers } from "./peers.js";
 import { formatBytes, markdownTable, measure, type Contender, type Timing } from "./measure.js";
@@ -20,6 +20,7 @@ interface Flags {
   readonly minBatchSeconds: number;
   readonly only: "matmul" | "mlp" | undefined;
   readonly sizes: readonly number[];
+  readonly peers: ReadonlySet<string> | undefined;
 }
 
 const parseFlags = (argv: readonly string[]): Flags => {
@@ -29,7 +30,10 @@ const parseFlags = (argv: readonly string[]): Flags => {
   if (only !== undefined && only !== "matmul" && only !== "mlp") throw new Error(`--only must be matmul or mlp, got ${only}`);
   const sizes = (value("sizes") ?? "128,256,512,1024").split(",").map(Number);
   if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error(`--sizes must be positive integers, got ${value("sizes")}`);
-  return { rounds: Number(value("rounds") ?? (quick ? 1 : 5)), minBatchSeconds: quick ? 0.05 : 0.25, only, sizes };
+  const peerList = value("peers")?.split(",");
+  const unknown = peerList?.find((p) => !(PEER_LABELS as readonly string[]).includes(p));
+  if (unknown !== undefined) throw new Error(`--peers takes a comma-separated list of ${PEER_LABELS.join(", ")}; got '${unknown}'`);
+  return { rounds: Number(value("rounds") ?? (quick ? 1 : 5)), minBatchSeconds: quick ? 0.05 : 0.25, only, sizes, peers: peerList === undefined ? undefined : new Set(peerList) };
 };
 
 const peerColumns = (peers: Peers): string[] => ["js i-k-j loop", ...PEER_LABELS].filter((l) => l === "js i-k-j loop" || peers.status.has(l));
@@ -99,7 +103,7 @@ const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
 
 const main = async (): Promise<void> => {
   const flags = parseFlags(process.argv.slice(2));
-  const peers = await loadPeers();
+  const peers = await loadPeers(flags.peers);
   const lines = [
     `typegrad benchmark — Node ${process.version}, ${flags.rounds} interleaved round(s), median per implementation`,
     "",
