@@ -46,14 +46,15 @@ export const defaultThreads = (): number => {
   return Number.isSafeInteger(fromEnv) && fromEnv >= 1 ? Math.min(fromEnv, maxThreads()) : maxThreads();
 };
 
-const gemmModules = new Map<boolean, WasmModule>();
+const gemmModules = new Map<string, WasmModule>();
 
-const compiledGemm = (shared: boolean): WasmModule => {
-  const cached = gemmModules.get(shared);
+const compiledGemm = (shared: boolean, fma: boolean): WasmModule => {
+  const key = `${shared}/${fma}`;
+  const cached = gemmModules.get(key);
   if (cached !== undefined) return cached;
   const wasm = webAssembly()!;
-  const module = new wasm.Module(gemmModuleBytes({ fma: wasmFeatures().relaxedSimd, shared }));
-  gemmModules.set(shared, module);
+  const module = new wasm.Module(gemmModuleBytes({ fma, shared }));
+  gemmModules.set(key, module);
   return module;
 };
 
@@ -72,7 +73,8 @@ const warmUp = (heap: WasmHeap, gemm: GemmFunction, scratch: number): void => {
   heap.free(block);
 };
 
-const makeContext = (heap: WasmHeap, module: WasmModule, shared: boolean): WasmContext => {
+const makeContext = (heap: WasmHeap, shared: boolean, fma: boolean): WasmContext => {
+  const module = compiledGemm(shared, fma);
   const wasm = webAssembly()!;
   const instance = new wasm.Instance(module, { env: { memory: heap.memory } });
   const gemm = instance.exports.gemm as GemmFunction;
@@ -83,7 +85,7 @@ const makeContext = (heap: WasmHeap, module: WasmModule, shared: boolean): WasmC
     heap,
     gemm,
     gemmChunks: instance.exports.gemm_chunks as GemmChunksFunction,
-    fma: wasmFeatures().relaxedSimd,
+    fma,
     shared,
     scratch: (thread) => {
       while (scratches.length <= thread) scratches.push(heap.allocate(GEMM_SCRATCH_BYTES));
@@ -125,21 +127,24 @@ export const sharedWasmContext = (): WasmContext | undefined => {
   }
   const wasm = webAssembly()!;
   const memory = new wasm.Memory({ initial: 64, maximum: 65536, shared: true });
-  shared = makeContext(new WasmHeap(memory, { growable: true }), compiledGemm(true), true);
+  shared = makeContext(new WasmHeap(memory, { growable: true }), true, features.relaxedSimd);
   return shared;
 };
 
 /**
- * A private single-threaded context with `bytes` of free heap (for engines without shared memory).
+ * A private single-threaded context with `bytes` of free heap (for engines without shared
+ * memory). `fma` defaults to what the engine supports; false forces the plain mul+add kernel.
  * @example const ctx = fixedWasmContext(1 << 20);
  */
-export const fixedWasmContext = (bytes: number): WasmContext | undefined => {
-  if (!wasmFeatures().simd) return undefined;
+export const fixedWasmContext = (bytes: number, options: { readonly fma?: boolean } = {}): WasmContext | undefined => {
+  const features = wasmFeatures();
+  if (!features.simd) return undefined;
+  const fma = features.relaxedSimd && (options.fma ?? true);
   const wasm = webAssembly()!;
   // Room for the scratch, the warm-up block and `bytes`, with slack for alignment.
   const total = bytes + GEMM_SCRATCH_BYTES + 3 * 64 * 64 * 4 + 64 * 1024;
   const memory = new wasm.Memory({ initial: Math.ceil(total / PAGE_BYTES), maximum: Math.ceil(total / PAGE_BYTES) });
-  return makeContext(new WasmHeap(memory, { growable: false }), compiledGemm(false), false);
+  return makeContext(new WasmHeap(memory, { growable: false }), false, fma);
 };
 
 /**
