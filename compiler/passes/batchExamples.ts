@@ -15,8 +15,9 @@
  *   (the batched version of) their forward origin;
  * - output names and the graph name are kept.
  * Errors (values): an unknown or non-input name, a symbolic batch dim whose name the graph
- * already uses, an invalid batch dim, and an op whose batching rule refuses (message
- * names the node, its shapes and the user's source line, and why).
+ * already uses (or that no feed could bind, because no output depends on a per-example
+ * input), an invalid batch dim, and an op whose batching rule refuses (the message names
+ * the node, its shapes and the user's source line, and why).
  */
 import * as E from "fp-ts/lib/Either.js";
 import { Op, type RuntimeDim } from "../../src/ops.js";
@@ -119,6 +120,10 @@ export const batchExamples = (g: Graph, options: BatchExamplesOptions = {}): E.E
     known.add(out);
     values.set(node, { tensor: wrap(out), batched: true });
   }
+  if (typeof batch === "string" && !g.outputs.some((o) => valueOf(o).batched))
+    return E.left(
+      compileError(PASS, "structure", `no output depends on a per-example input (${names.map((n) => `'${n}'`).join(", ") || "none given"}), so no feed could bind the symbolic batch dim '${batch}': give a concrete batch size`),
+    );
   const outputs = g.outputs.map((o) => {
     const v = valueOf(o);
     return v.batched ? v.tensor.node : applyOp(Op.BroadcastTo, [v.tensor], { shape: [batch, ...o.shape] }).node;

@@ -125,7 +125,7 @@ export const batchRules: { readonly [K in OpName]: BatchRule<K> } = {
   [Op.MatMul]: matmulRule,
   [Op.Softmax]: onAxis(),
   [Op.LogSoftmax]: onAxis(),
-  [Op.OneHot]: broadcasting(),
+  [Op.OneHot]: reparameterized((p) => p),
   [Op.Cast]: broadcasting(),
   [Op.StopGradient]: broadcasting(),
   ...windowBatchRules,
