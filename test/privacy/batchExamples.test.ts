@@ -25,7 +25,7 @@ const expectedRefusal = (row: OpSpecRow, perExample: readonly number[], batch: R
   if (row.op === Op.RandomUniform && perExample.includes(1)) return /random key differs per example/;
   if ((row.op === Op.Conv2d || row.op === Op.Conv2dBackpropInput) && perExample.includes(1)) return /weights \(input 1\) differ per example/;
   if (row.op === Op.Conv2dBackpropFilter && typeof batch !== "number") return /need a concrete batch size/;
-  const window = [Op.Conv2d, Op.Conv2dBackpropInput, Op.MaxPool2d, Op.MaxPool2dBackprop, Op.MaxPool2dSelect, Op.AvgPool2d, Op.AvgPool2dBackprop];
+  const window: readonly Op[] = [Op.Conv2d, Op.Conv2dBackpropInput, Op.MaxPool2d, Op.MaxPool2dBackprop, Op.MaxPool2dSelect, Op.AvgPool2d, Op.AvgPool2dBackprop];
   if (window.includes(row.op) && typeof batch !== "number" && row.inputs[0]!.shape[0] !== 1) return /folding the batch dim batch into the leading axis of size \d+ needs concrete sizes/;
   return undefined;
 };
