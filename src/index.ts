@@ -72,3 +72,10 @@ export { findFirstDivergence, compareValues, PARITY_TOLERANCE, type ParityReport
 export { ortSessionFactory, type OnnxSession, type OnnxSessionFactory, type OrtModule, type OrtTensorLike } from "../compiler/onnx/session.js";
 export { onnxRules, type OnnxRule, type OnnxRuleTable, type RuleContext } from "../compiler/onnx/rules.js";
 export { encodeModel, type OnnxModel } from "../compiler/onnx/protobuf.js";
+export { runChecked, traceNonFinite, formatNonFiniteReport, formatRange, valueRange, NonFiniteError, type NonFiniteReport, type ReportedNode, type ValueRange, type CheckedOptions } from "./inspect/nonFinite.js";
+export { checkedTrainer, UnreproducedNonFiniteError } from "./inspect/checkedTraining.js";
+export { graphToSvg, dotToSvg, svgElement, RenderError } from "./inspect/svg.js";
+export { graphToHtml, graphViewData, type HtmlOptions, type ViewData, type ViewNode } from "./inspect/html.js";
+export { summarizeGraph, formatSummary, formatBytes, type ModelSummary, type SummaryGroup, type SummaryOp, type SummaryOptions, type MemoryReport } from "./inspect/summary.js";
+export { FLOP_RULES, nodeFlops, type FlopContext } from "./inspect/flops.js";
+export { layerGroups, type LayerGroups } from "./inspect/layers.js";
