@@ -3,9 +3,10 @@
  * (`@hpcc-js/wasm-graphviz`), so no native `dot` binary is needed.
  *
  * Takes DOT text or a Graph; returns SVG text. The same DOT always gives the same SVG.
- * The WebAssembly module is loaded on first use (about 0.1 s) and reused afterwards.
+ * The Graphviz package (800 kB of JavaScript and WebAssembly) is imported and instantiated
+ * on first use only (about 0.1 s), so importing typegrad does not pay for it.
  */
-import { Graphviz } from "@hpcc-js/wasm-graphviz";
+import type { Graphviz } from "@hpcc-js/wasm-graphviz";
 import type { Graph } from "../graph/graph.js";
 import { graphToDot, type DotOptions } from "../graph/dot.js";
 
@@ -22,7 +23,7 @@ export class RenderError extends Error {
  * const svg = await dotToSvg('digraph { a -> b }'); // "<?xml ...><svg ...>...</svg>"
  */
 export const dotToSvg = async (dot: string): Promise<string> => {
-  graphviz ??= Graphviz.load();
+  graphviz ??= import("@hpcc-js/wasm-graphviz").then((m) => m.Graphviz.load());
   const gv = await graphviz;
   try {
     return gv.dot(dot, "svg");
