@@ -198,15 +198,20 @@ const kinds = (r: ValueRange): string =>
 export const formatNonFiniteReport = (r: NonFiniteReport): string => {
   const n = r.node;
   const isLeaf = n.op === Op.Input || n.op === Op.Param || n.op === Op.Constant;
+  const origin = r.origins[0];
   const head = isLeaf
     ? `the ${n.op === Op.Constant ? "constant" : "feed"} ${n.text} holds ${kinds(r.value)} (declared at ${n.loc})`
-    : r.origins.length > 0
-      ? `${n.text} produced ${kinds(r.value)} (in the gradient built at ${n.loc})`
+    : origin !== undefined
+      ? `${n.text} produced ${kinds(r.value)} in the backward pass`
       : `${n.text} produced ${kinds(r.value)} at ${n.loc}`;
-  const origin = r.origins[0];
   const lines = [
     head,
-    ...(origin === undefined ? [] : [`  it is a gradient node of ${origin.text} ${origin.declared} at ${origin.loc}${r.origins.length > 1 ? ` (itself from ${r.origins.slice(1).map((o) => `${o.text} at ${o.loc}`).join(", from ")})` : ""}`]),
+    ...(origin === undefined
+      ? []
+      : [
+          `  gradient of: ${origin.text} ${origin.declared} at ${origin.loc}${r.origins.length > 1 ? ` (itself from ${r.origins.slice(1).map((o) => `${o.text} at ${o.loc}`).join(", from ")})` : ""}`,
+          ...(n.loc !== origin.loc ? [`  built at: ${n.loc}`] : []),
+        ]),
     `  value: ${r.dtype}${formatShape(r.shape)} (declared ${n.declared}): ${formatRange(r.value)}; first at ${formatShape(r.firstIndex)}`,
     ...(r.inputs.length === 0 ? [] : ["  inputs:"]),
     ...r.inputs.map((i) => `    ${i.node.text} ${i.dtype}${formatShape(i.shape)} at ${i.node.loc}: ${formatRange(i.range)}`),

@@ -101,8 +101,8 @@ describe("runChecked: an overflow that only appears in the backward pass", () =>
     // Its inputs are finite: the overflow happens in this node.
     for (const i of rep.inputs) expect(i.range.nan + i.range.posInf + i.range.negInf).toBe(0);
     const message = new NonFiniteError(rep, "step 1").message;
-    expect(message).toMatch(new RegExp(`^step 1: %\\d+ \\w+ produced \\+Inf \\(in the gradient built at ${here}:\\d+\\)\\n`));
+    expect(message).toMatch(/^step 1: %\d+ \w+ produced \+Inf in the backward pass\n/);
     expect(message).toContain("min 1e+20, max 1e+20");
-    expect(message).toMatch(new RegExp(`\\n  it is a gradient node of %${g.ids.get(logW.node)} log f32\\[2\\] at ${here}:${logW.node.loc!.line}\\n`));
+    expect(message).toMatch(new RegExp(`\\n  gradient of: %${g.ids.get(logW.node)} log f32\\[2\\] at ${here}:${logW.node.loc!.line}\\n`));
   });
 });
