@@ -32,7 +32,7 @@ export type { InitSpec } from "./ops.js";
 export { dense, mlp, type DenseParams, type MlpParams, type Activation } from "./nn/layers.js";
 export { initParams, collectParams, fans, type ParamValues } from "./nn/init.js";
 export * as layers from "./nn/index.js";
-export type { Mode, StateUpdate, WithUpdates } from "./nn/state.js";
+export { stepKey, STEP_KEY_INPUT, type Mode, type StateUpdate, type WithUpdates } from "./nn/state.js";
 export * from "./train/losses.js";
 export * from "./train/optimizers.js";
 export { buildTrainStep, stepOutputs, stateInputName, type TrainStepSpec, type TrainStepGraph } from "./train/step.js";
