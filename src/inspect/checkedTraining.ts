@@ -10,7 +10,8 @@
  * steps cost one scan of the outputs; the replay only happens on failure.
  */
 import * as E from "fp-ts/lib/Either.js";
-import type { Trainer, TrainState, StepResult } from "../train/trainer.js";
+import { stepKeyFor, type StepOptions, type Trainer, type TrainState, type StepResult } from "../train/trainer.js";
+import { STEP_KEY_INPUT } from "../nn/state.js";
 import { allocate, type TensorValue } from "../../runtime/value.js";
 import { NonFiniteError, traceNonFinite } from "./nonFinite.js";
 
@@ -27,11 +28,11 @@ const isFiniteValue = (v: TensorValue): boolean => {
   return true;
 };
 
-/** The names of the step's non-finite results (loss, metrics, params, optimizer state). */
-const nonFiniteResults = (trainer: Trainer, r: StepResult): string[] => {
+/** The names of the step's non-finite results (loss, metrics, params and model state, optimizer state). */
+const nonFiniteResults = (r: StepResult): string[] => {
   const bad: string[] = Number.isFinite(r.loss) ? [] : ["loss"];
   for (const [k, v] of Object.entries(r.metrics)) if (!isFiniteValue(v)) bad.push(`metric ${k}`);
-  for (const name of trainer.stepGraph.paramNames) if (!isFiniteValue(r.state.params[name]!)) bad.push(`param ${name}`);
+  for (const [k, v] of Object.entries(r.state.params)) if (!isFiniteValue(v)) bad.push(`param ${k}`);
   for (const [k, v] of Object.entries(r.state.optimizer)) if (!isFiniteValue(v)) bad.push(`optimizer state ${k}`);
   return bad;
 };
@@ -51,9 +52,10 @@ export class UnreproducedNonFiniteError extends Error {
 export const checkedTrainer = (trainer: Trainer): Trainer => {
   const dtype = trainer.config.loss.node.dtype;
   const stepGraph = trainer.stepGraph;
-  const trainStep = (state: TrainState, batch: Readonly<Record<string, TensorValue>>): StepResult => {
-    const r = trainer.trainStep(state, batch);
-    const bad = nonFiniteResults(trainer, r);
+  // Recycling only reuses arrays of states before `state`, so `state` stays intact for a replay.
+  const trainStep = (state: TrainState, batch: Readonly<Record<string, TensorValue>>, options?: StepOptions): StepResult => {
+    const r = trainer.trainStep(state, batch, options);
+    const bad = nonFiniteResults(r);
     if (bad.length === 0) return r;
     const step = state.step + 1;
     const feeds = {
@@ -62,6 +64,7 @@ export const checkedTrainer = (trainer: Trainer): Trainer => {
       ...state.optimizer,
       [stepGraph.lrInput]: scalarValue(dtype, trainer.learningRateAt(step)),
       [stepGraph.stepInput]: scalarValue(dtype, step),
+      [STEP_KEY_INPUT]: scalarValue("i32", stepKeyFor(state.rng, step)),
     };
     const traced = traceNonFinite(stepGraph.graph, feeds, { allowExtraFeeds: true });
     if (E.isLeft(traced)) throw new NonFiniteError(traced.left, `training step ${step} (epoch ${state.epoch + 1})`);

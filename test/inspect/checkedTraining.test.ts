@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createTrainer, input, mlp, mse, sgd, sym, tanh, tensorValue } from "../../src/index.js";
+import { add, cast, createTrainer, input, mlp, mse, mul, scalar, sgd, sym, tanh, tensorValue } from "../../src/index.js";
+import { stepKey } from "../../src/nn/state.js";
 import { checkedTrainer } from "../../src/inspect/checkedTraining.js";
 import { NonFiniteError } from "../../src/inspect/nonFinite.js";
 
@@ -45,5 +46,16 @@ describe("checkedTrainer", () => {
     // The node is in the step graph, with an id, and every input of it is finite unless it is a leaf.
     expect(e.report.node.id).toBeTypeOf("number");
     if (e.report.inputs.length > 0) for (const i of e.report.inputs) expect(i.range.nan + i.range.posInf + i.range.negInf).toBe(0);
+  });
+
+  it("replays a step with every feed the trainer gives it (here the dropout key)", () => {
+    const keyed = add(loss, mul(scalar(0), cast(stepKey(), "f32")));
+    const trainer = checkedTrainer(createTrainer({ loss: keyed, params, optimizer: sgd(), learningRate: 1e30, name: "keyed" }));
+    expect(trainer.stepGraph.graph.nodes.some((n) => n.op === "input" && n.params.name === "train.key")).toBe(true);
+    let state = trainer.init(3);
+    const run = (): void => {
+      for (let i = 0; i < 20; i++) state = trainer.trainStep(state, data).state;
+    };
+    expect(run).toThrow(NonFiniteError);
   });
 });
