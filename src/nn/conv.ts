@@ -9,6 +9,7 @@ import type { FloatDType, InitSpec } from "../ops.js";
 import type { Dim, Shape } from "../types/dims.js";
 import type { AnyTensor, Tensor } from "../tensor.js";
 import type { Conv2dShape, Pair, Padding } from "../types/conv.js";
+import type { ReadonlyShape } from "../types/shapeTuples.js";
 import { param } from "../dsl/constructors.js";
 import { add, relu } from "../dsl/elementwise.js";
 import { reshape } from "../dsl/structure.js";
@@ -46,9 +47,9 @@ export interface Conv2dLayerOptions {
  */
 export const conv2d = Object.assign(
   <O extends number, CI extends number, K extends number, D extends FloatDType, const Opts extends Conv2dLayerOptions = {}>(p: Conv2dLayerParams<O, CI, K, D>, options?: Opts) =>
-    <SX extends Shape>(x: Tensor<SX, D>): Tensor<Conv2dShape<SX, readonly [O, CI, K, K], Opts>, D> => {
+    <SX extends Shape>(x: Tensor<SX, D>): Tensor<ReadonlyShape<Conv2dShape<SX, readonly [O, CI, K, K], Opts>>, D> => {
       const y = (conv2dOp as unknown as (x: AnyTensor, w: AnyTensor, o?: Conv2dLayerOptions) => AnyTensor)(x as AnyTensor, p.w as AnyTensor, options);
-      return (p.b === undefined ? y : add(y, reshape(p.b as AnyTensor, [p.w.node.shape[0]!, 1, 1] as unknown as Shape))) as unknown as Tensor<Conv2dShape<SX, readonly [O, CI, K, K], Opts>, D>;
+      return (p.b === undefined ? y : add(y, reshape(p.b as AnyTensor, [p.w.node.shape[0]!, 1, 1] as unknown as Shape))) as unknown as Tensor<ReadonlyShape<Conv2dShape<SX, readonly [O, CI, K, K], Opts>>, D>;
     },
   {
     init: <const CIn extends number, const O extends number, const K extends number, D extends FloatDType = "f32">(
@@ -121,7 +122,7 @@ export interface ResidualBlockParams<CIn extends number, O extends number, D ext
  */
 export const residualBlock = Object.assign(
   <CIn extends number, O extends number, D extends FloatDType, S extends number>(p: ResidualBlockParams<CIn, O, D, S>, mode: Mode) =>
-    <SX extends Shape>(x: Tensor<SX, D>): WithUpdates<Tensor<Conv2dShape<SX, readonly [O, CIn, 3, 3], { stride: S; padding: "same" }>, D>> => {
+    <SX extends Shape>(x: Tensor<SX, D>): WithUpdates<Tensor<ReadonlyShape<Conv2dShape<SX, readonly [O, CIn, 3, 3], { stride: S; padding: "same" }>>, D>> => {
       const t = x as AnyTensor;
       const conv = (q: Conv2dLayerParams<number, number, number, D>, h: AnyTensor, stride: number): AnyTensor =>
         conv2d(q, { stride, padding: "same" })(h as Tensor<Shape, D>) as AnyTensor;
@@ -130,7 +131,7 @@ export const residualBlock = Object.assign(
       const b = norm(p.bn2, conv(p.conv2, relu(a.y), 1));
       const shortcut = p.projection === undefined ? { y: t, updates: [] } : norm(p.projection.bn, conv(p.projection.conv, t, p.stride));
       return {
-        y: relu(add(b.y, shortcut.y)) as unknown as Tensor<Conv2dShape<SX, readonly [O, CIn, 3, 3], { stride: S; padding: "same" }>, D>,
+        y: relu(add(b.y, shortcut.y)) as unknown as Tensor<ReadonlyShape<Conv2dShape<SX, readonly [O, CIn, 3, 3], { stride: S; padding: "same" }>>, D>,
         updates: [...a.updates, ...b.updates, ...shortcut.updates],
       };
     },
