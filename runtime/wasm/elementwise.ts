@@ -1,0 +1,279 @@
+/**
+ * Fused elementwise groups as WebAssembly SIMD functions (f32, four lanes per step).
+ *
+ * Takes the fused loops a program's schedule emitted (`runtime/codegen/elementwise.ts`:
+ * the group, how each external input is read, the row tables for general broadcasting).
+ * `wasmFusible` says whether a group can run here: an f32 root; f32 or bool members (bools
+ * live as lane masks, never stored); f32 external inputs (any one-value literal); no op
+ * without a vector form (sin, cos, pow). `compileWasmFused` emits one module holding a
+ * function per supported group; `bindWasmFused` fixes a function to concrete shapes
+ * (row tables copied into the heap). Guarantees: the same access rules as the JS loop, so
+ * each output element reads the same input elements; + - * / sqrt, min/max, comparisons,
+ * where, relu, abs, neg, square, sign, mulNoNan and casts give the same f32 values as the
+ * reference kernels (correctly rounded either way); exp, log, tanh, sigmoid, softplus,
+ * erf and gelu are within the error bounds of `vmath.ts`.
+ */
+import type { Node } from "../../src/graph/node.js";
+import type { FusibleNode, FusibleOp } from "../../compiler/passes/fuseElementwise.js";
+import type { FusedLoopSource } from "../codegen/elementwise.js";
+import { broadcastStrides, offsetTable, sizeOf } from "../kernels/strided.js";
+import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
+import { webAssembly, type WasmModule } from "./api.js";
+import type { WasmContext } from "./context.js";
+import { VectorBuilder, verf, vexp, vgelu, vlog, vsigmoid, vsoftplus, vtanh, type V } from "./vmath.js";
+
+type Emit<K extends FusibleOp> = (v: VectorBuilder, node: Extract<Node, { op: K }>, args: readonly V[]) => V;
+
+const unary =
+  <K extends FusibleOp>(f: (v: VectorBuilder, x: V) => V): Emit<K> =>
+  (v, _n, a) =>
+    f(v, a[0]!);
+const simd2 =
+  <K extends FusibleOp>(name: Parameters<VectorBuilder["op2"]>[0]): Emit<K> =>
+  (v, _n, a) =>
+    v.op2(name, a[0]!, a[1]!);
+/** A comparison: f32 lanes compare as floats; bool masks (equal/notEqual only) as integers. */
+const compare =
+  <K extends FusibleOp>(float: Parameters<VectorBuilder["op2"]>[0], mask?: Parameters<VectorBuilder["op2"]>[0]): Emit<K> =>
+  (v, n, a) =>
+    v.op2((n as Node).inputs[0]!.dtype === "bool" && mask !== undefined ? mask : float, a[0]!, a[1]!);
+
+/** Each op's vector form; null where there is none (the group then runs as a JavaScript loop). */
+const VECTOR_FORMS: { readonly [K in FusibleOp]: Emit<K> | null } = {
+  neg: unary((v, x) => v.op1("f32x4Neg", x)),
+  abs: unary((v, x) => v.op1("f32x4Abs", x)),
+  sign: unary((v, x) => {
+    const signs = v.op2("v128Or", v.op2("v128And", v.op2("f32x4Gt", x, v.const(0)), v.const(1)), v.op2("v128And", v.op2("f32x4Lt", x, v.const(0)), v.const(-1)));
+    // NaN and ±0 are their own sign.
+    return v.select(v.op2("v128Or", v.isNaN(x), v.op2("f32x4Eq", x, v.const(0))), x, signs);
+  }),
+  exp: unary(vexp),
+  log: unary(vlog),
+  sqrt: unary((v, x) => v.op1("f32x4Sqrt", x)),
+  square: unary((v, x) => v.mul(x, x)),
+  tanh: unary(vtanh),
+  sigmoid: unary(vsigmoid),
+  relu: unary((v, x) => v.op2("f32x4Max", x, v.const(0))),
+  gelu: unary(vgelu),
+  softplus: unary(vsoftplus),
+  sin: null,
+  cos: null,
+  erf: unary(verf),
+  add: simd2("f32x4Add"),
+  sub: simd2("f32x4Sub"),
+  mul: simd2("f32x4Mul"),
+  div: simd2("f32x4Div"),
+  pow: null,
+  maximum: simd2("f32x4Max"),
+  minimum: simd2("f32x4Min"),
+  mulNoNan: (v, _n, a) => v.op2("v128AndNot", v.mul(a[0]!, a[1]!), v.op2("f32x4Eq", a[0]!, v.const(0))),
+  less: compare("f32x4Lt"),
+  lessEqual: compare("f32x4Le"),
+  greater: compare("f32x4Gt"),
+  greaterEqual: compare("f32x4Ge"),
+  equal: compare("f32x4Eq", "i32x4Eq"),
+  notEqual: compare("f32x4Ne", "i32x4Ne"),
+  where: (v, _n, a) => v.select(a[0]!, a[1]!, a[2]!),
+  cast: (v, n, a) => {
+    const from = n.inputs[0]!.dtype;
+    if (n.params.dtype === "bool") return from === "bool" ? a[0]! : v.op2("f32x4Ne", a[0]!, v.const(0));
+    return from === "bool" ? v.op2("v128And", a[0]!, v.const(1)) : a[0]!;
+  },
+};
+
+const ORDERED_COMPARES: ReadonlySet<string> = new Set(["less", "lessEqual", "greater", "greaterEqual"]);
+
+/**
+ * Whether a fused group can run as a wasm SIMD function (see the file header).
+ * @example wasmFusible(emitFusedLoop(group)) // true for add(matmul, bias) -> tanh in f32
+ */
+export const wasmFusible = (emitted: FusedLoopSource): boolean => {
+  const { group } = emitted;
+  if (group.root.dtype !== "f32") return false;
+  const members = new Set<Node>(group.members);
+  for (const m of group.members) {
+    if (m.dtype !== "f32" && m.dtype !== "bool") return false;
+    if (VECTOR_FORMS[m.op] === null) return false;
+    if (m.inputs.some((i) => i.dtype !== "f32" && i.dtype !== "bool")) return false;
+    if (ORDERED_COMPARES.has(m.op) && m.inputs.some((i) => i.dtype !== "f32")) return false;
+  }
+  return emitted.inputs.every((input) => (input.access.kind === "literal" ? input.node.dtype === "f32" || input.node.dtype === "bool" : input.node.dtype === "f32" && !members.has(input.node)));
+};
+
+/** How one step of the loop reads its inputs: whole vectors, or one element splat across the lanes (the tail). */
+type Width = "vector" | "tail";
+
+/**
+ * One fused group's function: f(out, n, len, ...arrays, ...rowTables), all byte
+ * addresses but the counts (n elements, rows of len); arrays in `emitted.arrays` order, a row table (i32 element
+ * offsets per row) for each array read by rows.
+ */
+const fusedFunction = (emitted: FusedLoopSource, exportName: string): FunctionDef => {
+  const { i32, v128 } = ValType;
+  const arrays = emitted.arrays;
+  const tableOf = new Map<number, number>();
+  arrays.forEach((a, k) => {
+    if (a.access.kind === "rows") tableOf.set(k, 3 + arrays.length + tableOf.size);
+  });
+  const L = new Locals([i32, i32, i32, ...arrays.map(() => i32), ...[...tableOf].map(() => i32)]);
+  const [out, n, len] = [0, 1, 2];
+  const ptr = (k: number): number => 3 + k;
+  const { r, i, end, rowEnd } = L.named(i32, ["r", "i", "end", "rowEnd"]);
+  const rowBase = arrays.map(() => L.add(i32));
+  const splat = arrays.map(() => L.add(v128));
+  const c = new Code();
+  const v = new VectorBuilder(c, L);
+
+  /** The group's value for the elements at byte offset `i` (row base pointers already set). */
+  const compute = (width: Width): V => {
+    const values = new Map<Node, V>();
+    emitted.inputs.forEach((input) => {
+      const a = input.access;
+      if (a.kind === "literal") {
+        values.set(input.node, input.node.dtype === "bool" ? v.constI32(a.value !== 0 ? -1 : 0) : v.const(a.value));
+        return;
+      }
+      const k = arrays.indexOf(input);
+      if (a.kind === "scalar" || (a.kind === "rows" && a.innerStride === 0)) {
+        values.set(input.node, splat[k]!);
+        return;
+      }
+      const t = L.add(v128);
+      if (a.kind === "full") c.get(ptr(k)).get(i).op("i32Add");
+      else c.get(rowBase[k]!).get(i).op("i32Add").get(r).op("i32Sub");
+      if (width === "vector") c.simdMem("v128Load");
+      else c.simdMem("v128Load32Splat");
+      c.set(t);
+      values.set(input.node, t);
+    });
+    for (const m of emitted.group.members) {
+      const emit = VECTOR_FORMS[m.op] as Emit<FusibleOp>;
+      values.set(m, emit(v, m as FusibleNode, m.inputs.map((x) => values.get(x)!)));
+    }
+    return values.get(emitted.group.root)!;
+  };
+
+  /** for (; i < limit; i += step) out[i] = group(i). */
+  const loop = (limit: number, width: Width): void => {
+    c.block().loop().get(i).get(limit).op("i32GeU").brIf(1);
+    const result = compute(width);
+    c.get(out).get(i).op("i32Add");
+    if (width === "vector") c.get(result).simdMem("v128Store");
+    else c.get(result).lane("f32x4ExtractLane", 0).mem("f32Store");
+    c.get(i).i32(width === "vector" ? 16 : 4).op("i32Add").set(i).br(0).end().end();
+  };
+
+  arrays.forEach((a, k) => {
+    if (a.access.kind === "scalar") c.get(ptr(k)).mem("f32Load").simd("f32x4Splat").set(splat[k]!);
+  });
+  c.i32(0).set(i);
+  if (!emitted.byRows) {
+    // Vector body over whole groups of four, then the last 0-3 elements one at a time.
+    c.get(n).i32(-4).op("i32And").i32(4).op("i32Mul").set(end);
+    loop(end, "vector");
+    c.get(n).i32(4).op("i32Mul").set(end);
+    loop(end, "tail");
+  } else {
+    // Row r covers bytes [r·len·4, (r+1)·len·4) of the output; `r` holds that row's start while in the row.
+    c.i32(0).set(r).i32(0).set(rowEnd);
+    c.block().loop().get(rowEnd).get(n).i32(4).op("i32Mul").op("i32GeU").brIf(1);
+    c.get(i).set(r);
+    c.get(i).get(len).i32(4).op("i32Mul").op("i32Add").set(rowEnd);
+    arrays.forEach((a, k) => {
+      if (a.access.kind !== "rows") return;
+      // Element offset of this row in the operand: table[row index], row index = r / (4·len).
+      c.get(ptr(k)).get(tableOf.get(k)!).get(r).get(len).i32(4).op("i32Mul").op("i32DivU").i32(4).op("i32Mul").op("i32Add").mem("i32Load").i32(4).op("i32Mul").op("i32Add");
+      if (a.access.innerStride === 0) c.mem("f32Load").simd("f32x4Splat").set(splat[k]!);
+      else c.set(rowBase[k]!);
+    });
+    c.get(len).i32(-4).op("i32And").i32(4).op("i32Mul").get(r).op("i32Add").set(end);
+    loop(end, "vector");
+    loop(rowEnd, "tail");
+    c.br(0).end().end();
+  }
+  c.end();
+  return { exportName, params: L.params, results: [], locals: L.locals, body: c };
+};
+
+/** A program's fused groups compiled to one module; `exportNames[i]` is group i's function, or undefined if it stays in JS. */
+export interface WasmFusedModule {
+  readonly module: WasmModule;
+  readonly exportNames: readonly (string | undefined)[];
+}
+
+/**
+ * Compiles the supported groups of `loops` into one module (undefined if none is supported).
+ * @example const fused = compileWasmFused(schedule.steps.flatMap((s) => (s.kind === "fused" ? [s.emitted] : [])));
+ */
+export const compileWasmFused = (loops: readonly FusedLoopSource[], shared: boolean): WasmFusedModule | undefined => {
+  const exportNames = loops.map((l, k) => (wasmFusible(l) ? `fused${k}` : undefined));
+  const functions = loops.flatMap((l, k) => (exportNames[k] === undefined ? [] : [fusedFunction(l, exportNames[k]!)]));
+  if (functions.length === 0) return undefined;
+  const bytes = encodeModule({ memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared }, functions });
+  return { module: new (webAssembly()!.Module)(bytes), exportNames };
+};
+
+type FusedFunction = (...args: number[]) => void;
+const instances = new WeakMap<WasmContext, WeakMap<WasmModule, Readonly<Record<string, unknown>>>>();
+
+/** The module's exports on `ctx`'s memory (instantiated once per context). */
+const exportsOn = (ctx: WasmContext, module: WasmModule): Readonly<Record<string, unknown>> => {
+  let byModule = instances.get(ctx);
+  if (byModule === undefined) instances.set(ctx, (byModule = new WeakMap()));
+  let exports = byModule.get(module);
+  if (exports === undefined) {
+    exports = new (webAssembly()!.Instance)(module, { env: { memory: ctx.heap.memory } }).exports;
+    byModule.set(module, exports);
+  }
+  return exports;
+};
+
+/** A fused function bound to concrete shapes: `run(out, inputs)` with heap byte addresses (inputs in `emitted.arrays` order). */
+export interface BoundWasmFused {
+  run(out: number, inputs: readonly number[]): void;
+  /** Frees the row tables. */
+  free(): void;
+}
+
+/**
+ * Binds group `index` of a compiled module to concrete shapes (parallel to `emitted.arrays`).
+ * @example bindWasmFused(ctx, fused, 0, emitted, [128, 256], [[128, 256], [256]]).run(outAt, [hAt, bAt]);
+ */
+export const bindWasmFused = (
+  ctx: WasmContext,
+  compiled: WasmFusedModule,
+  index: number,
+  emitted: FusedLoopSource,
+  rootShape: readonly number[],
+  inputShapes: readonly (readonly number[])[],
+): BoundWasmFused => {
+  const fn = exportsOn(ctx, compiled.module)[compiled.exportNames[index]!] as FusedFunction;
+  const size = sizeOf(rootShape);
+  const len = rootShape.length === 0 ? 1 : rootShape[rootShape.length - 1]!;
+  const outer = rootShape.slice(0, -1);
+  const tables = emitted.arrays.flatMap((input, k) => (input.access.kind === "rows" ? [offsetTable(outer, broadcastStrides(inputShapes[k]!, rootShape).slice(0, -1))] : []));
+  const tableBytes = tables.reduce((acc, t) => acc + 4 * Math.max(t.length, 1), 0);
+  const block = tables.length === 0 ? undefined : ctx.heap.allocate(tableBytes);
+  const tableAt: number[] = [];
+  let at = block ?? 0;
+  for (const t of tables) {
+    new Int32Array(ctx.heap.buffer, at, t.length).set(t);
+    tableAt.push(at);
+    at += 4 * Math.max(t.length, 1);
+  }
+  const args = new Array<number>(3 + emitted.arrays.length + tables.length).fill(0);
+  args[1] = size;
+  args[2] = len;
+  tableAt.forEach((t, j) => (args[3 + emitted.arrays.length + j] = t));
+  return {
+    run(out, inputs) {
+      if (size === 0) return;
+      args[0] = out;
+      for (let k = 0; k < inputs.length; k++) args[3 + k] = inputs[k]!;
+      fn(...args);
+    },
+    free() {
+      if (block !== undefined) ctx.heap.free(block);
+    },
+  };
+};

@@ -1,0 +1,130 @@
+/**
+ * Fused elementwise groups compiled to wasm SIMD against the JavaScript fused loops of
+ * the same groups (which equal the reference kernels bit for bit): exact ops bit for bit,
+ * transcendental ones within the `vmath` bounds; every access kind (full, scalar, literal,
+ * row and column broadcasting, general broadcasting), sizes that are not multiples of
+ * four, rank 0, empty tensors; and which groups stay in JavaScript.
+ */
+import { describe, expect, it } from "vitest";
+import * as tg from "../../src/index.js";
+import type { Tensor } from "../../src/tensor.js";
+import { fuseElementwise } from "../../compiler/passes/fuseElementwise.js";
+import { orThrow } from "../../compiler/errors.js";
+import { bindFusedLoop, compileFusedLoop, emitFusedLoop, type FusedLoopSource } from "../../runtime/codegen/elementwise.js";
+import { sharedWasmContext } from "../../runtime/wasm/context.js";
+import { bindWasmFused, compileWasmFused, wasmFusible } from "../../runtime/wasm/elementwise.js";
+import { wasmFeatures } from "../../runtime/wasm/features.js";
+import { randomF32, toHeap } from "./support.js";
+
+type AnyTensor = Tensor<readonly (number | string)[], "f32">;
+
+/** The fused loop of the graph's single output's group. */
+const loopOf = (out: AnyTensor): FusedLoopSource => {
+  const g = tg.buildGraph({ out });
+  const plan = orThrow(fuseElementwise(g));
+  const group = plan.groupOf.get(g.outputs[0]!);
+  if (group === undefined) throw new Error("output is not fused");
+  return emitFusedLoop(group);
+};
+
+const ulps = (got: number, want: number): number => {
+  if (Number.isNaN(got) || Number.isNaN(want)) return Number.isNaN(got) && Number.isNaN(want) ? 0 : Infinity;
+  if (got === want) return 0;
+  if (!Number.isFinite(want) || !Number.isFinite(got)) return Infinity;
+  const a = Math.max(Math.abs(want), 2 ** -126);
+  return Math.abs(got - want) / 2 ** (Math.floor(Math.log2(a)) - 23);
+};
+
+/** Runs `loop` both ways on inputs of `shapes` (values from `values`) and returns the worst ulp distance. */
+const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: number, k: number) => Float32Array): { worst: number; at: string } => {
+  const shapes = emitted.arrays.map((a) => a.node.shape as number[]);
+  const ctx = sharedWasmContext()!;
+  const compiled = compileWasmFused([emitted], true)!;
+  const inputs = emitted.arrays.map((_a, k) => values(shapes[k]!.reduce((x, y) => x * y, 1), k));
+  const size = rootShape.reduce((x, y) => x * y, 1);
+  const want = new Float32Array(size);
+  bindFusedLoop(emitted, compileFusedLoop(emitted), rootShape, shapes).run(want, inputs);
+  const at = inputs.map((x) => toHeap(ctx.heap, x));
+  const outAt = toHeap(ctx.heap, new Float32Array(size + 4).fill(12345));
+  const bound = bindWasmFused(ctx, compiled, 0, emitted, rootShape, shapes);
+  bound.run(outAt, at);
+  const got = new Float32Array(ctx.heap.buffer, outAt, size + 4).slice();
+  bound.free();
+  for (const a of [...at, outAt]) ctx.heap.free(a);
+  expect([...got.subarray(size)], "wrote past the output").toEqual([12345, 12345, 12345, 12345]);
+  let worst = 0;
+  let where = "";
+  want.forEach((w, i) => {
+    const e = ulps(got[i]!, w);
+    if (e > worst) [worst, where] = [e, `[${i}] got ${got[i]} want ${w}`];
+  });
+  return { worst, at: where };
+};
+
+const uniform = (lo: number, hi: number) => (n: number, k: number): Float32Array => randomF32(n, 7 + k).map((u) => lo + ((u + 1) / 2) * (hi - lo));
+
+describe.skipIf(!wasmFeatures().simd)("wasm fused elementwise", () => {
+  const x = (shape: readonly (number | string)[], name = "x"): AnyTensor => tg.input(name, shape, "f32") as AnyTensor;
+
+  it("bias + tanh with a broadcast row: within 3 ulp, odd sizes included", () => {
+    for (const [rows, cols] of [[7, 13], [128, 256], [1, 1], [3, 4], [5, 3]]) {
+      const out = tg.tanh(tg.add(x([rows!, cols!]), x([cols!], "b")));
+      const r = compare(loopOf(out), [rows!, cols!], uniform(-5, 5));
+      expect(r.worst, r.at).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("exact ops match bit for bit: arithmetic, min/max, relu, sign, abs, square, sqrt, where, casts, mulNoNan", () => {
+    const a = x([9, 11]);
+    const b = x([9, 11], "b");
+    const c = x([1, 11], "c");
+    const mask = tg.greater(a, b);
+    const out = tg.add(
+      tg.mul(tg.sub(tg.div(a, tg.add(tg.abs(b), tg.scalar(0.5))), tg.maximum(a, c)), tg.minimum(tg.relu(b), tg.sign(a))),
+      tg.add(tg.where(mask, tg.square(a), tg.sqrt(tg.abs(b))), tg.add(tg.cast(tg.lessEqual(a, c), "f32"), tg.mulNoNan(tg.cast(mask, "f32"), tg.neg(c)))),
+    );
+    const r = compare(loopOf(out as AnyTensor), [9, 11], uniform(-3, 3));
+    expect(r.worst, r.at).toBe(0);
+  });
+
+  it("transcendentals within the vmath bounds", () => {
+    const a = x([37]);
+    const cases: [AnyTensor, (n: number, k: number) => Float32Array, number][] = [
+      [tg.exp(a), uniform(-80, 80), 2],
+      [tg.log(a), uniform(1e-3, 1e3), 2],
+      [tg.sigmoid(a), uniform(-30, 30), 3],
+      [tg.softplus(a), uniform(-30, 30), 3],
+      [tg.erf(a), uniform(-4, 4), 3],
+      [tg.gelu(a), uniform(-8, 8), 8],
+    ];
+    for (const [out, values, bound] of cases) {
+      const r = compare(loopOf(out), [37], values);
+      expect(r.worst, `${out.node.op}: ${r.at}`).toBeLessThanOrEqual(bound);
+    }
+  });
+
+  it("reads scalars, literals, columns and general broadcasts like the JS loop", () => {
+    const cases: [AnyTensor, number[]][] = [
+      [tg.mul(x([6, 5]), x([], "s")), [6, 5]],
+      [tg.add(tg.mul(x([6, 5]), tg.scalar(2.5)), tg.scalar(-1)), [6, 5]],
+      [tg.sub(x([6, 5]), x([6, 1], "col")), [6, 5]],
+      [tg.add(x([2, 1, 7]), x([3, 1], "y")), [2, 3, 7]],
+      [tg.mul(x([2, 3, 1]), x([1, 3, 6], "y")), [2, 3, 6]],
+      [tg.add(x([]), x([], "y")), []],
+      [tg.add(x([0, 5]), x([5], "y")), [0, 5]],
+    ];
+    for (const [out, root] of cases) {
+      const r = compare(loopOf(out), root, uniform(-2, 2));
+      expect(r.worst, `${JSON.stringify(root)}: ${r.at}`).toBe(0);
+    }
+  });
+
+  it("leaves groups without a vector form, f64 groups and bool outputs to JavaScript", () => {
+    expect(wasmFusible(loopOf(tg.sin(x([4]))))).toBe(false);
+    expect(wasmFusible(loopOf(tg.pow(x([4]), x([4], "p"))))).toBe(false);
+    expect(wasmFusible(loopOf(tg.exp(tg.input("d", [4], "f64")) as unknown as AnyTensor))).toBe(false);
+    expect(wasmFusible(emitFusedLoop(orThrow(fuseElementwise(tg.buildGraph({ m: tg.greater(x([4]), x([4], "y")) }))).groups[0]!))).toBe(false);
+    expect(wasmFusible(loopOf(tg.where(tg.input("m", [4], "bool"), x([4]), x([4], "y"))))).toBe(false);
+    expect(wasmFusible(loopOf(tg.tanh(x([4]))))).toBe(true);
+  });
+});
