@@ -60,8 +60,16 @@ const inputNamesOf = (over: readonly AnyTensor[]): string[] =>
 /** The runtime form of a static dim (`sym("batch")` is the string "batch" at run time); default "batch". */
 const runtimeDim = (d: Dim | undefined): RuntimeDim => (d === undefined ? "batch" : (d as unknown as RuntimeDim));
 
-/** The batched graph's outputs and its per-example input leaves by name. */
-const vectorizeNodes = (tree: TensorTree, over: readonly AnyTensor[] | undefined, batch: Dim | undefined): { outputs: readonly Node[]; inputs: Readonly<Record<string, AnyTensor>> } => {
+/**
+ * The untyped core of `vectorize`: the batched outputs (in the tree's order) and the
+ * batched per-example input leaves by name. Throws CompileFailure or ValidationError.
+ * @example const { outputs, inputs } = vectorizeNodes({ loss }, [x], "batch"); // inputs.x: [batch, ...]
+ */
+export const vectorizeNodes = (
+  tree: TensorTree,
+  over: readonly AnyTensor[] | undefined,
+  batch: Dim | undefined,
+): { readonly outputs: readonly Node[]; readonly inputs: Readonly<Record<string, AnyTensor>> } => {
   const entries = entriesOf(tree);
   const built = buildGraphE(entries.map(([, t]) => t.node), { name: "vectorize", outputNames: entries.map(([k]) => k) });
   if (E.isLeft(built)) throw new CompileFailure(compileError("vectorize", "structure", built.left.message));
