@@ -14,7 +14,7 @@
  * randomUniform reproduces the kernel's integer arithmetic in doubles (`Mod` with fmod, all
  * products below 2^53), so its values are bit-identical.
  */
-import { Op, type Conv2dParams, type DType, type Pool2dParams, type RuntimeDim } from "../../src/ops.js";
+import { Op, type DType, type Pool2dParams, type RuntimeDim } from "../../src/ops.js";
 import type { NodeOf } from "../../src/graph/node.js";
 import { convWindow, poolWindow, type Window2d } from "../../src/graph/window.js";
 import {
@@ -120,13 +120,11 @@ const windowCounts = (emit: OnnxEmitter, g: Geometry, dtype: DType): string => {
   return emit.tensor(counts, [g.oh * g.ow], dtype);
 };
 
-const groupsOf = (p: Conv2dParams): number => p.groups;
-
 /** conv2d as im2col and a grouped MatMul: [G, Og, K] · [B, G, K, L] -> [B, G, Og, L]. */
 const convByGather = (emit: OnnxEmitter, node: NodeOf<typeof Op.Conv2d>, x: string, w: string): string => {
   const [o, cg, kh, kw] = node.inputs[1]!.shape as readonly number[] as [number, number, number, number];
   const g = geometry(node.inputs[0]!.shape, node.shape, convWindow(node.params, kh, kw));
-  const groups = groupsOf(node.params);
+  const groups = node.params.groups;
   const k = cg * kh * kw;
   const taps = gatherTaps(emit, x, g, node.dtype, 0);
   const cols = emit.op("Reshape", [taps, emit.shape([g.b, groups, k, g.oh * g.ow])], { allowzero: 1 });
@@ -188,8 +186,7 @@ const conv2dBackpropFilter: OnnxRule<typeof Op.Conv2dBackpropFilter> = ({ node, 
   return emit.op("Reshape", [emit.op("ReduceSum", [perImage, emit.int64s([0])], { keepdims: 0 }), emit.int64s([o, cg, kh, kw])], { allowzero: 1 });
 };
 
-const poolGeometry = (node: NodeOf<WindowOp>, p: Pool2dParams, input: readonly RuntimeDim[], output: readonly RuntimeDim[]): Geometry =>
-  geometry(input, output, poolWindow(p));
+const poolGeometry = (p: Pool2dParams, input: readonly RuntimeDim[], output: readonly RuntimeDim[]): Geometry => geometry(input, output, poolWindow(p));
 
 /** Each window's share weights: 1/winners at the winners of x, 0 elsewhere; [B, C, kh·kw, L]. */
 const winnerShares = (emit: OnnxEmitter, x: string, g: Geometry, dtype: DType): string => {
@@ -212,14 +209,14 @@ export const windowOnnxRules: { readonly [K in WindowOp]: OnnxRule<K> } = {
   [Op.Conv2dBackpropFilter]: conv2dBackpropFilter,
   [Op.MaxPool2d]: ({ node, inputs, emit }) => emit.op("MaxPool", inputs, poolAttributes(poolWindow(node.params))),
   [Op.MaxPool2dBackprop]: ({ node, inputs, emit }) => {
-    const g = poolGeometry(node, node.params, node.shape, node.inputs[1]!.shape);
+    const g = poolGeometry(node.params, node.shape, node.inputs[1]!.shape);
     const shares = winnerShares(emit, inputs[0]!, g, node.dtype);
     const grads = emit.op("Reshape", [inputs[1]!, emit.shape([g.b, g.c, 1, g.oh * g.ow])], { allowzero: 1 });
     const cols = emit.op("Reshape", [emit.op("Mul", [shares, grads]), emit.shape([g.b, g.c, g.win.kh * g.win.kw * g.oh * g.ow])], { allowzero: 1 });
     return scatterTaps(emit, cols, g, node.dtype);
   },
   [Op.MaxPool2dSelect]: ({ node, inputs, emit }) => {
-    const g = poolGeometry(node, node.params, node.inputs[0]!.shape, node.shape);
+    const g = poolGeometry(node.params, node.inputs[0]!.shape, node.shape);
     const shares = winnerShares(emit, inputs[0]!, g, node.dtype);
     const values = gatherTaps(emit, inputs[1]!, g, node.dtype, 0);
     const picked = emit.op("ReduceSum", [emit.op("Mul", [shares, values]), emit.int64s([2])], { keepdims: 0 });
@@ -228,12 +225,12 @@ export const windowOnnxRules: { readonly [K in WindowOp]: OnnxRule<K> } = {
   [Op.AvgPool2d]: ({ node, inputs, emit }) => {
     const win = poolWindow(node.params);
     if (node.dtype === "f32") return emit.op("AveragePool", inputs, { ...poolAttributes(win), count_include_pad: 0 });
-    const g = poolGeometry(node, node.params, node.inputs[0]!.shape, node.shape);
+    const g = poolGeometry(node.params, node.inputs[0]!.shape, node.shape);
     const sums = emit.op("ReduceSum", [gatherTaps(emit, inputs[0]!, g, node.dtype, 0), emit.int64s([2])], { keepdims: 0 });
     return emit.op("Reshape", [emit.op("Div", [sums, windowCounts(emit, g, node.dtype)]), emit.shape(node.shape)], { allowzero: 1 });
   },
   [Op.AvgPool2dBackprop]: ({ node, inputs, emit }) => {
-    const g = poolGeometry(node, node.params, node.shape, node.inputs[0]!.shape);
+    const g = poolGeometry(node.params, node.shape, node.inputs[0]!.shape);
     const l = g.oh * g.ow;
     const taps = g.win.kh * g.win.kw;
     const grads = emit.op("Reshape", [inputs[0]!, emit.shape([g.b, g.c, 1, l])], { allowzero: 1 });
