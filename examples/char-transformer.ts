@@ -9,9 +9,9 @@
  * frequencies, measured on the validation text), and prints a sample. Progress bar and a
  * checkpoint per epoch.
  *
- * Run: npx tsx examples/char-transformer.ts [epochs] [checkpoint path]
+ * Run: npx tsx examples/char-transformer.ts [epochs] [checkpoint path, default out/char-transformer.ckpt]
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as path from "node:path";
 import {
@@ -170,7 +170,8 @@ export const trainCharTransformer = async (options: CharRunOptions = {}) => {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const epochs = Number(process.argv[2] ?? 4);
-  const checkpoint = process.argv[3] ?? "char-transformer.ckpt";
+  const checkpoint = process.argv[3] ?? "out/char-transformer.ckpt";
+  mkdirSync(path.dirname(checkpoint), { recursive: true });
   const { result, validationBits, unigramBits: baseline } = await trainCharTransformer({
     epochs,
     checkpoint,

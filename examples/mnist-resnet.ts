@@ -7,8 +7,10 @@
  * each step; evaluation uses them (`training: false`). Progress bar and a checkpoint per
  * epoch.
  *
- * Run: npx tsx examples/mnist-resnet.ts [epochs] [checkpoint path]
+ * Run: npx tsx examples/mnist-resnet.ts [epochs] [checkpoint path, default out/mnist-resnet.ckpt]
  */
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   adam, cosineSchedule, createTrainer, dense, globalAvgPool, input, layers, maxPool2d, relu, reshape, softmaxCrossEntropy, sym, type Mode,
@@ -92,7 +94,8 @@ export const trainMnistResnet = async (options: ResnetRunOptions = {}) => {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const epochs = Number(process.argv[2] ?? EPOCHS);
-  const checkpoint = process.argv[3] ?? "mnist-resnet.ckpt";
+  const checkpoint = process.argv[3] ?? "out/mnist-resnet.ckpt";
+  mkdirSync(path.dirname(checkpoint), { recursive: true });
   const { test } = await trainMnistResnet({
     epochs,
     checkpoint,
