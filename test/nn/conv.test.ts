@@ -4,7 +4,7 @@
  * user's shapes and source line, and a gradient through a whole conv/pool stack matches
  * finite differences.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import * as tg from "../../src/index.js";
 import { ShapeError } from "../../src/errors.js";
 import { samePadding, windowCount } from "../../src/graph/window.js";
@@ -32,6 +32,22 @@ describe("conv2d and pooling in the DSL", () => {
   const x = tg.input("x", [B, 2, 9, 8], "f64");
   const w = tg.param("w", [4, 2, 3, 3], "f64");
   const feeds = { x: tg.tensorValue("f64", [3, 2, 9, 8], values(3 * 2 * 9 * 8, 1)), w: tg.tensorValue("f64", [4, 2, 3, 3], values(72, 2)) };
+
+  it("has the same static shapes as runtime shapes", () => {
+    type Bt = tg.Sym<"batch">;
+    const same = tg.conv2d(x, w, { padding: "same", stride: 2 });
+    expectTypeOf(same).toEqualTypeOf<tg.Tensor<readonly [Bt, 4, 5, 4], "f64">>();
+    const explicit = tg.conv2d(x, w, { padding: [[2, 0], [1, 3]], stride: [1, 2] });
+    expectTypeOf(explicit).toEqualTypeOf<tg.Tensor<readonly [Bt, 4, 9, 5], "f64">>();
+    const dilated = tg.conv2d(x, w, { dilation: 2 });
+    expectTypeOf(dilated).toEqualTypeOf<tg.Tensor<readonly [Bt, 4, 5, 4], "f64">>();
+    const pooled = tg.maxPool2d(x, { kernel: 3, stride: 2, padding: "same" });
+    expectTypeOf(pooled).toEqualTypeOf<tg.Tensor<readonly [Bt, 2, 5, 4], "f64">>();
+    const averaged = tg.avgPool2d(x, { kernel: [3, 2], stride: 1, padding: [[1, 1], [0, 1]] });
+    expectTypeOf(averaged).toEqualTypeOf<tg.Tensor<readonly [Bt, 2, 9, 8], "f64">>();
+    for (const [t, shape] of [[same, [3, 4, 5, 4]], [explicit, [3, 4, 9, 5]], [dilated, [3, 4, 5, 4]], [pooled, [3, 2, 5, 4]], [averaged, [3, 2, 9, 8]]] as const)
+      expect(run(t, feeds).shape).toEqual(shape);
+  });
 
   it("gives the static shapes at run time for every padding mode", () => {
     const cases: [tg.AnyTensor, readonly number[]][] = [
