@@ -20,10 +20,9 @@ import { Op, type DType, type FloatDType, isFloat } from "../ops.js";
 import type { Node } from "../graph/node.js";
 import { buildGraph } from "../graph/graph.js";
 import { input } from "../dsl/constructors.js";
-import { add, div, greater, maximum, mul, sqrt, square } from "../dsl/elementwise.js";
-import { mean, sum } from "../dsl/reduce.js";
-import { reshape } from "../dsl/structure.js";
-import { cast, matmul } from "../dsl/linalg.js";
+import { add, div, greater, maximum, mul, sqrt } from "../dsl/elementwise.js";
+import { mean } from "../dsl/reduce.js";
+import { cast } from "../dsl/linalg.js";
 import { wrap, type AnyTensor } from "../tensor.js";
 import type { Dim, Shape } from "../types/dims.js";
 import { ValidationError } from "../errors.js";
@@ -33,6 +32,7 @@ import { stateInputName, stepOutputs, type TrainStepGraph } from "../train/step.
 import type { Optimizer } from "../train/optimizers.js";
 import { reducedCount } from "../../compiler/rules/gradSupport.js";
 import { vectorizeNodes } from "./perExample.js";
+import { clippingTerms, type ClippingMethod } from "./clipping.js";
 
 export interface DpTrainStepSpec {
   /** Scalar loss of ONE example, built from the params and per-example inputs. */
@@ -51,6 +51,8 @@ export interface DpTrainStepSpec {
   readonly metrics?: Readonly<Record<string, AnyTensor>>;
   /** The batch dim (default `sym("batch")`: any batch size). */
   readonly batch?: Dim;
+  /** "ghost" (default): dense-layer weight gradients are clipped without forming them per example (see `clipping.ts`). */
+  readonly clipping?: ClippingMethod;
   readonly name?: string;
 }
 
@@ -105,7 +107,8 @@ export const buildDpTrainStep = (spec: DpTrainStepSpec): DpTrainStepGraph => {
   const batch = losses.node.shape[0]!;
 
   // ‖g_b‖ over all params, then the clipping factor min(1, C/‖g_b‖) = C / max(‖g_b‖, C).
-  const squares = perExample.map((g) => (g.node.shape.length === 1 ? square(g) : sum(square(g), Array.from({ length: g.node.shape.length - 1 }, (_, a) => a + 1))));
+  const terms = perExample.map((g) => clippingTerms(g, batch, spec.clipping ?? "ghost"));
+  const squares = terms.map((t) => t.squaredNorms);
   const norms = sqrt(squares.slice(1).reduce<AnyTensor>((acc, s) => add(acc, s), squares[0]!));
   const factor = div(spec.clipNorm, maximum(norms, spec.clipNorm));
   const examples = reducedCount(losses, [0]);
@@ -121,10 +124,7 @@ export const buildDpTrainStep = (spec: DpTrainStepSpec): DpTrainStepGraph => {
   params.forEach((p, i) => {
     const name = paramName(p);
     const shape = p.shape as unknown as Shape;
-    // Σ_b factor_b · g_b as one [1, batch] x [batch, size] product.
-    const size = p.shape.reduce<number>((n, d) => n * (d as number), 1);
-    const flat = reshape(perExample[i]!, [batch, size] as unknown as Shape);
-    const clippedSum = reshape(matmul(reshape(factor, [1, batch] as unknown as Shape), flat), shape);
+    const clippedSum = terms[i]!.weightedSum(factor);
     let noisy: AnyTensor = clippedSum;
     if (noiseStd > 0) {
       const noise = input(noiseInputName(name), shape, p.dtype as DType);

@@ -9,10 +9,10 @@
  * draws the same noise as one that never stopped. `privacy` reports (ε, δ) for the steps
  * taken so far with the RDP accountant.
  */
-import { allocate, type TensorValue } from "../../runtime/value.js";
+import { allocate, type TensorValue, type TypedArray } from "../../runtime/value.js";
 import type { Dim } from "../types/dims.js";
 import type { AnyTensor } from "../tensor.js";
-import { jumpRng, rngFromSeed, withRng, type RngState } from "../random.js";
+import { jumpRng, portableLog, rngFromSeed, withRng, type RngState, type RngStream } from "../random.js";
 import { initParams, type ParamValues } from "../nn/init.js";
 import { ValidationError } from "../errors.js";
 import { STEP_KEY_INPUT } from "../nn/state.js";
@@ -21,6 +21,7 @@ import { stepKeyFor, type StepOptions, type StepResult, type Trainer, type Train
 import { stepOutputs } from "../train/step.js";
 import type { Optimizer, Schedule } from "../train/optimizers.js";
 import { buildDpTrainStep, type DpTrainStepGraph } from "./dpStep.js";
+import type { ClippingMethod } from "./clipping.js";
 import { dpSgdPrivacy, type DpConversion, type PrivacySpent } from "./accountant.js";
 
 /** Key of the noise RNG in `TrainState.optimizer`. */
@@ -42,6 +43,8 @@ export interface DpTrainerConfig {
   /** Per-example values output for the batch, e.g. `{ logits }` (`[classes]` for one example). */
   readonly metrics?: Readonly<Record<string, AnyTensor>>;
   readonly batch?: Dim;
+  /** How per-example gradients are reduced (default "ghost", see `clipping.ts`). */
+  readonly clipping?: ClippingMethod;
   readonly name?: string;
 }
 
@@ -75,6 +78,24 @@ const scalarValue = (dtype: TensorValue["dtype"], v: number): TensorValue => {
   return { dtype, shape: [], data };
 };
 
+/**
+ * Fills `out` with standard normal samples: Marsaglia's polar method on 53-bit uniforms,
+ * keeping both values of each accepted pair (the noise is most of a DP step's host work),
+ * with the portable logarithm, so the values are the same on every engine.
+ */
+const fillStandardNormal = (r: RngStream, out: TypedArray): void => {
+  let i = 0;
+  while (i < out.length) {
+    const u = 2 * r.nextFloat() - 1;
+    const v = 2 * r.nextFloat() - 1;
+    const s = u * u + v * v;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * portableLog(s)) / s);
+    out[i++] = u * f;
+    if (i < out.length) out[i++] = v * f;
+  }
+};
+
 /** Standard normal noise for every noise input, in order, and the next RNG state. */
 const drawNoise = (graph: DpTrainStepGraph, params: ParamValues, rng: RngState): [Record<string, TensorValue>, RngState] =>
   withRng(rng, (r) => {
@@ -82,7 +103,7 @@ const drawNoise = (graph: DpTrainStepGraph, params: ParamValues, rng: RngState):
     for (const { input, param } of graph.noiseInputs) {
       const p = params[param]!;
       const data = allocate(p.dtype, p.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = r.nextNormal();
+      fillStandardNormal(r, data);
       feeds[input] = { dtype: p.dtype, shape: p.shape, data };
     }
     return feeds;
@@ -106,6 +127,7 @@ export const createDpTrainer = (config: DpTrainerConfig): DpTrainer => {
     ...(config.examples === undefined ? {} : { examples: config.examples }),
     ...(config.metrics === undefined ? {} : { metrics: config.metrics }),
     ...(config.batch === undefined ? {} : { batch: config.batch }),
+    ...(config.clipping === undefined ? {} : { clipping: config.clipping }),
     name: config.name ?? "dpTrainStep",
   });
   const runner = makeRunner(stepGraph.graph);
