@@ -26,6 +26,7 @@ import { bindFeeds, type DimBindings } from "./bind.js";
 import type { TensorValue } from "./value.js";
 import { scheduleGraph, type Schedule } from "./programSchedule.js";
 import { buildPlan, type BuiltPlan, type ExecutionPlan, type StepTiming } from "./programPlan.js";
+import { wasmProgramBackend } from "./wasm/backend.js";
 
 export type { ExecutionPlan, PlannedStep, StepTiming } from "./programPlan.js";
 
@@ -38,6 +39,14 @@ export interface CompileOptions {
   readonly allowExtraFeeds?: boolean;
   /** Execution plans kept (one per binding of the symbolic dims; least recently used dropped first). Default 8. */
   readonly maxPlans?: number;
+  /**
+   * Kernels: "wasm" runs f32 matmuls and vectorizable fused groups as generated WebAssembly
+   * SIMD (the default wherever the engine validates SIMD); "js" runs everything on the
+   * TypeScript reference kernels.
+   */
+  readonly backend?: "wasm" | "js";
+  /** Threads for large matmuls on the wasm backend (default: `TYPEGRAD_THREADS`, else the machine's cores). */
+  readonly threads?: number;
 }
 
 export interface RunOptions {
@@ -54,6 +63,8 @@ export interface Program {
   readonly feedNames: readonly string[];
   /** Generated source of each fused elementwise loop, for inspection. */
   readonly fusedSources: readonly string[];
+  /** The kernels the program runs on: "wasm" (generated SIMD where it applies, JavaScript elsewhere) or "js". */
+  readonly backend: "wasm" | "js";
   /**
    * Outputs in `outputNames` order, in fresh arrays; `options.reuse` may hand back values
    * the caller no longer needs (e.g. outputs of an earlier run) whose arrays are then
@@ -114,6 +125,11 @@ export const compile = (graph: Graph, options: CompileOptions = {}): Program => 
   const { declared, compiled } = prepare(graph, options);
   const fusion = orThrow(fuseElementwise(compiled));
   const schedule: Schedule = scheduleGraph(compiled, fusion);
+  if (options.backend !== undefined && options.backend !== "wasm" && options.backend !== "js")
+    throw new ValidationError(`backend must be "wasm" or "js", got ${JSON.stringify(options.backend)}`, "options.backend");
+  if (options.threads !== undefined && (!Number.isSafeInteger(options.threads) || options.threads < 1))
+    throw new ValidationError(`threads must be a positive integer, got ${options.threads}`, "options.threads");
+  const fast = options.backend === "js" ? undefined : wasmProgramBackend(schedule, options.threads === undefined ? {} : { threads: options.threads });
   // Feeds are checked against the leaves the user's graph declares, even those the optimizer removed.
   const leaves = declared.nodes.filter((n) => n.op === "input" || n.op === "param");
   const plans = new Map<string, BuiltPlan>();
@@ -130,7 +146,7 @@ export const compile = (graph: Graph, options: CompileOptions = {}): Program => 
       plans.set(key, cached);
       return cached;
     }
-    const built = buildPlan(schedule, bound.right);
+    const built = buildPlan(schedule, bound.right, fast);
     plans.set(key, built);
     if (plans.size > maxPlans) plans.delete(plans.keys().next().value!);
     return built;
@@ -142,6 +158,7 @@ export const compile = (graph: Graph, options: CompileOptions = {}): Program => 
     outputNames: compiled.outputNames,
     feedNames: leaves.map((l) => (l.op === "input" || l.op === "param" ? l.params.name : "")),
     fusedSources: schedule.steps.flatMap((s) => (s.kind === "fused" ? [s.emitted.source] : [])),
+    backend: fast === undefined ? "js" : "wasm",
     run,
     runNamed: (feeds, runOptions = {}) => {
       const reuse = runOptions.reuse;

@@ -28,6 +28,7 @@ import { planMatmul, runMatmul, scratchBytesFor, scratchFor, type MatmulPlan } f
 import type { GemmScratch } from "./matmul/gemm.js";
 import { bindFusedLoop } from "./codegen/elementwise.js";
 import { baseSlot, type Schedule, type ScheduledStep } from "./programSchedule.js";
+import type { ProgramBackend } from "./wasm/backend.js";
 
 /** One step of a plan, for inspection. */
 export interface PlannedStep {
@@ -40,6 +41,8 @@ export interface PlannedStep {
   /** Ops computed by the step (more than one for a fused loop). */
   readonly ops: readonly string[];
   readonly shape: readonly number[];
+  /** Where the step runs: a generated wasm kernel, or a JavaScript kernel/loop. */
+  readonly backend: "wasm" | "js";
 }
 
 /** What one binding's plan does and how much memory it holds. */
@@ -140,7 +143,7 @@ const withLocation = (node: Node, run: () => void): void => {
   }
 };
 
-const viewOf = (dtype: TensorValue["dtype"], buffer: ArrayBuffer, offset: number, length: number): TypedArray => {
+const viewOf = (dtype: TensorValue["dtype"], buffer: ArrayBufferLike, offset: number, length: number): TypedArray => {
   switch (dtype) {
     case "f32":
       return new Float32Array(buffer, offset, length);
@@ -216,7 +219,7 @@ const stepRunner = (
  * Builds the plan of `schedule` for `bindings` (feeds already validated by the binder).
  * @example const plan = buildPlan(schedule, new Map([["batch", 128]])); plan.execute(feeds);
  */
-export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan => {
+export const buildPlan = (schedule: Schedule, bindings: DimBindings, backend?: ProgramBackend): BuiltPlan => {
   const { graph, storage, steps, slotNodes } = schedule;
   const params: (OpParams[Op] | undefined)[] = [];
   const nodeShapes = resolveShapes(schedule, bindings, params);
@@ -225,12 +228,15 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
   const bytesOf = (slot: number): number => sizeOf(shapes[slot]!) * bytesPerElement(slotNodes[slot]!.dtype);
   const reads = steps.map((s) => readsOf(schedule, s));
   const memory = orThrow(planMemory(bufferRequests(schedule, reads, bytesOf)));
-  const arena = new ArrayBuffer(memory.peakBytes);
+  // The fast backend places the arena in its WebAssembly heap, where its kernels address it.
+  const accelerator = backend?.forPlan(shapes, memory);
+  const arena = accelerator?.arena ?? new ArrayBuffer(memory.peakBytes);
+  const arenaOffset = accelerator?.arenaOffset ?? 0;
   // Fixed values: constants, arena buffers and aliases of them. Per-run: feeds, fresh outputs, aliases of those.
   const fixed: (TensorValue | undefined)[] = new Array<TensorValue | undefined>(schedule.slotCount);
   for (const p of memory.placements) {
     const dtype = slotNodes[p.id]!.dtype;
-    fixed[p.id] = { dtype, shape: shapes[p.id]!, data: viewOf(dtype, arena, p.offset, sizeOf(shapes[p.id]!)) };
+    fixed[p.id] = { dtype, shape: shapes[p.id]!, data: viewOf(dtype, arena, arenaOffset + p.offset, sizeOf(shapes[p.id]!)) };
   }
   storage.forEach((s, slot) => {
     if (s.kind === "constant") fixed[slot] = s.value;
@@ -247,7 +253,8 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
   const fresh = [...schedule.freshSlots].map((slot) => ({ slot, dtype: slotNodes[slot]!.dtype, shape: shapes[slot]!, size: sizeOf(shapes[slot]!) }));
   let scratch: GemmScratch | undefined;
   const matmuls = { plans: [] as MatmulPlan[], scratch: (): GemmScratch => scratch! };
-  const runs = steps.map((step, t) => stepRunner(step, reads[t]!, shapes, params, matmuls));
+  const fast = steps.map((step, t) => accelerator?.runner(step, reads[t]!));
+  const runs = steps.map((step, t) => fast[t] ?? stepRunner(step, reads[t]!, shapes, params, matmuls));
   const matmulPlans = matmuls.plans;
   scratch = scratchFor(matmulPlans);
   const outputSlots = schedule.outputSlots;
@@ -297,6 +304,7 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
       reads: reads[t]!,
       ops: s.kind === "fused" ? s.group.members.map((m) => m.op) : [s.node.op],
       shape: shapes[s.slot]!,
+      backend: fast[t] === undefined ? "js" : "wasm",
     })),
     views: new Map(storage.flatMap((s, slot) => (s.kind === "alias" ? [[slot, baseSlot(storage, slot)] as const] : []))),
     memory,
@@ -305,5 +313,7 @@ export const buildPlan = (schedule: Schedule, bindings: DimBindings): BuiltPlan 
     scratchBytes: scratchBytesFor(matmulPlans),
     outputBytes: fresh.reduce((acc, f) => acc + bytesOf(f.slot), 0),
   };
-  return { info, execute, profile };
+  const built = { info, execute, profile };
+  accelerator?.attach(built);
+  return built;
 };

@@ -83,3 +83,28 @@ export const toHeap = (heap: WasmHeap, data: Float32Array): number => {
   new Float32Array(heap.buffer, at, data.length).set(data);
   return at;
 };
+
+/** mulberry32, so failures reproduce. */
+export const seeded = (seed: number): (() => number) => {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** f32 values agree: NaN with NaN, infinities exactly, else within `atol + rtol·|want|`. */
+export const f32Mismatches = (got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, limit = 5): string[] => {
+  const bad: string[] = [];
+  if (got.length !== want.length) return [`length ${got.length} vs ${want.length}`];
+  for (let i = 0; i < want.length && bad.length < limit; i++) {
+    const [g, w] = [got[i]!, want[i]!];
+    if (Number.isNaN(g) && Number.isNaN(w)) continue;
+    if (g === w) continue;
+    if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) bad.push(`[${i}] ${g} vs ${w}`);
+  }
+  return bad;
+};
