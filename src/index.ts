@@ -79,3 +79,5 @@ export { graphToHtml, graphViewData, type HtmlOptions, type ViewData, type ViewN
 export { summarizeGraph, formatSummary, formatBytes, type ModelSummary, type SummaryGroup, type SummaryOp, type SummaryOptions, type MemoryReport } from "./inspect/summary.js";
 export { FLOP_RULES, nodeFlops, type FlopContext } from "./inspect/flops.js";
 export { layerGroups, type LayerGroups } from "./inspect/layers.js";
+export { wasmFeatures, type WasmFeatures } from "../runtime/wasm/features.js";
+export { shutdownWasmThreads } from "../runtime/wasm/context.js";
