@@ -113,10 +113,12 @@ export const exportTrainStep = (step: TrainStepGraph, state?: StepState, options
   const paramsAs = options.paramsAs ?? "inputs";
   const feedback: Record<string, string> = {};
   if (paramsAs === "inputs") for (const p of step.paramNames) feedback[stepOutputs.param(p)] = p;
+  // Model state (batch-norm running statistics) is a param input its own output feeds.
+  if (paramsAs === "inputs") for (const n of step.stateNames) feedback[stepOutputs.state(n)] = n;
   for (const s of step.stateLeaves) feedback[stepOutputs.state(s.input)] = s.input;
   return exportGraph(step.graph, {
     paramsAs,
-    ...(state === undefined ? {} : { params: pick(state.params, step.paramNames) }),
+    ...(state === undefined ? {} : { params: pick(state.params, [...step.paramNames, ...step.stateNames]) }),
     ...(options.name === undefined ? {} : { name: options.name }),
     metadata: { "typegrad.feedback": JSON.stringify(feedback), "typegrad.lrInput": step.lrInput, "typegrad.stepInput": step.stepInput },
   });
