@@ -20,7 +20,7 @@
  */
 import { Op, type FloatDType, isFloat } from "../ops.js";
 import type { Shape } from "../types/dims.js";
-import { constant } from "../dsl/constructors.js";
+import { constant, input } from "../dsl/constructors.js";
 import { abs, add, mul, sub } from "../dsl/elementwise.js";
 import { sum } from "../dsl/reduce.js";
 import { broadcastTo, gather } from "../dsl/structure.js";
@@ -154,17 +154,27 @@ export const riemannPoints = (steps: number, rule: RiemannRule): { alphas: numbe
  * of `steps` points, its input replaced by the batch of path points, then the weighted
  * sum over that axis. A gradient that does not depend on x is the same at every point.
  */
-const pathAveragedGradient = (dx: AnyTensor, x: AnyTensor, baseline: AnyTensor, steps: number, rule: RiemannRule): AnyTensor => {
-  if (!dependsOn(dx.node, x.node)) return dx;
+const pathAveragedGradient = (
+  dx: AnyTensor,
+  x: AnyTensor,
+  baseline: AnyTensor,
+  steps: number,
+  rule: RiemannRule,
+  fixed: Readonly<Record<string, AnyTensor>>,
+): AnyTensor => {
+  const name = x.node.op === Op.Input ? x.node.params.name : "";
+  if (!dependsOn(dx.node, x.node)) return Object.keys(fixed).length === 0 ? dx : substituteInputs([dx], fixed)[0]!;
   const { shape, dtype } = x.node;
   const { alphas, weights } = riemannPoints(steps, rule);
   const column = [steps, ...shape.map(() => 1)];
   const path = add(baseline, mul(constant(alphas, column, dtype), sub(x, baseline)));
   const perPoint = wrap(vectorizeNodes([dx], [x], steps as unknown as Shape[number]).outputs[0]!);
-  const name = x.node.op === Op.Input ? x.node.params.name : "";
-  const [onPath] = substituteInputs([perPoint], { [name]: path });
+  const [onPath] = substituteInputs([perPoint], { ...fixed, [name]: path });
   return sum(mul(onPath!, constant(weights, column, dtype)), 0);
 };
+
+/** The leaf that stands for a tensor target while the path graphs are built (see `integratedGradients`). */
+const HELD_TARGET = "explain.target";
 
 /**
  * Integrated gradients, with the path's Riemann sum built in the graph.
@@ -178,14 +188,23 @@ export const integratedGradients = <S extends Shape, D extends FloatDType>(
 ): IntegratedGradients<S, D> => {
   const steps = options.steps ?? 64;
   if (!Number.isSafeInteger(steps) || steps < 1) throw new ValidationError(`must be a positive integer, got ${steps}`, "options.steps");
-  const { f, dx } = inputGradient(spec);
+  checkInput(spec.input);
   const x = spec.input as AnyTensor;
   const { shape, dtype } = x.node;
-  const baseline: AnyTensor = typeof options.baseline === "number" || options.baseline === undefined ? constant(options.baseline ?? 0, [], dtype) : options.baseline;
-  const averaged = pathAveragedGradient(dx, x, baseline, steps, options.rule ?? "midpoint");
-  const attributions = mul(sub(x, baseline), averaged);
   const name = x.node.op === Op.Input ? x.node.params.name : "";
-  const [baselineOutput] = substituteInputs([f], { [name]: broadcastTo(baseline, shape as unknown as Shape) });
+  const baseline: AnyTensor = typeof options.baseline === "number" || options.baseline === undefined ? constant(options.baseline ?? 0, [], dtype) : options.baseline;
+  // A target tensor may be computed from the input (say, the predicted class): it must stay
+  // the target at x, not be recomputed at each path point, so the path graphs see a leaf
+  // in its place, replaced by the target itself once they are built.
+  const target = spec.target;
+  const held = typeof target === "object" ? input(HELD_TARGET, target.node.shape as unknown as Shape, "i32") : target;
+  const fixed: Record<string, AnyTensor> = typeof target === "object" ? { [HELD_TARGET]: target } : {};
+  const fHeld = explainedOutput(spec.output, held);
+  const f = explainedOutput(spec.output, target);
+  const dx = grad(sum(fHeld), x);
+  const averaged = pathAveragedGradient(dx, x, baseline, steps, options.rule ?? "midpoint", fixed);
+  const attributions = mul(sub(x, baseline), averaged);
+  const [baselineOutput] = substituteInputs([fHeld], { ...fixed, [name]: broadcastTo(baseline, shape as unknown as Shape) });
   // Completeness per example: over the leading axes F shares with the input (e.g. [batch]).
   const fShape = f.node.shape;
   let shared = 0;

@@ -76,6 +76,19 @@ describe("integrated gradients", () => {
     }
   });
 
+  it("hold a target computed from the input (the predicted class) fixed along the path", () => {
+    const predicted = tg.argmax(logits, -1);
+    const [classes] = evaluate([predicted.node], { ...params, x: xs });
+    const fromModel = integratedGradients({ output: logits, input: x, target: predicted }, { steps: 16 });
+    const fromFeed = integratedGradients({ output: logits, input: x, target: labels }, { steps: 16 });
+    const feeds = { ...params, x: xs, labels: tg.tensorValue("i32", [6], Array.from(classes!.data)) };
+    const [a, da, fb] = evaluate([fromModel.attributions.node, fromModel.delta.node, fromModel.baselineOutput.node], { ...params, x: xs });
+    const [b, db, fbFeed] = evaluate([fromFeed.attributions.node, fromFeed.delta.node, fromFeed.baselineOutput.node], feeds);
+    expect(Array.from(a!.data)).toEqual(Array.from(b!.data));
+    expect(Array.from(da!.data)).toEqual(Array.from(db!.data));
+    expect(Array.from(fb!.data)).toEqual(Array.from(fbFeed!.data));
+  });
+
   it("build the path as one batched graph: every step in one program, no loop", () => {
     const ig = integratedGradients({ output: logits, input: x, target: 2 }, { steps: 64 });
     const g = tg.buildGraph({ a: ig.attributions }, "ig");
