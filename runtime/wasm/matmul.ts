@@ -18,7 +18,7 @@ import { POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js"
 import { GEMM_MC, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
 
 /** Products below this many flops run on one thread (dispatch and a cold worker cost more than they save). */
-export const PARALLEL_MIN_FLOPS = 2e6;
+export const PARALLEL_MIN_FLOPS = 4e6;
 
 /** Columns per pack task of the shared packed B. */
 const PACK_COLS = 64;
