@@ -51,7 +51,10 @@ const grayColor = (v: number): string => {
   return `#${h}${h}${h}`;
 };
 
-/** `<rect>`s of the pixels whose colour is not white. */
+/** Map values this close to zero (relative to the map's peak) draw as white: not drawn. */
+const INVISIBLE = 0.02;
+
+/** `<rect>`s of the pixels that are not (nearly) white. */
 const pixels = (values: ArrayLike<number>, w: number, s: number, x0: number, y0: number, color: (v: number) => string): string => {
   const out: string[] = [];
   for (let i = 0; i < values.length; i++) {
@@ -112,7 +115,7 @@ export const attributionGridSvg = (rows: readonly AttributionRow[], options: Att
         .map((m, k) => {
           const peak = maxAbs(m);
           const x0 = GAP + (k + 1) * (cell + GAP);
-          return frame(k + 1) + pixels(m, w, s, x0, y, (v) => divergingColor(peak === 0 ? 0 : v / peak));
+          return frame(k + 1) + pixels(m, w, s, x0, y, (v) => divergingColor(peak === 0 || Math.abs(v) < INVISIBLE * peak ? 0 : v / peak));
         })
         .join("");
       const label = r.label === undefined ? "" : `<text x="${GAP + cell / 2}" y="${y + h * s + 14}" font-size="11" text-anchor="middle">${escapeXml(r.label)}</text>`;
