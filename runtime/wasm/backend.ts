@@ -1,8 +1,9 @@
 /**
  * The fast backend of compiled programs: places a plan's arena in the WebAssembly heap
- * and runs its f32 matmuls on the generated GEMM (threaded) and its vectorizable fused
- * groups on generated SIMD functions; every other step keeps its JavaScript kernel, which
- * reads and writes the same arena through typed-array views.
+ * and runs its f32 matmuls and convolutions (conv2d and both backprop ops) on the
+ * generated GEMM (threaded) and its vectorizable fused groups on generated SIMD
+ * functions; every other step keeps its JavaScript kernel, which reads and writes the
+ * same arena through typed-array views.
  *
  * Takes a program's schedule (once per program: `wasmProgramBackend` compiles the fused
  * groups into one module) and, per execution plan, the concrete shapes and memory plan
@@ -15,7 +16,7 @@
  * Without WebAssembly SIMD `wasmProgramBackend` returns undefined and programs run on the
  * JavaScript kernels.
  */
-import type { OpParams } from "../../src/ops.js";
+import type { Conv2dParams, OpParams } from "../../src/ops.js";
 import type { MemoryPlan } from "../../compiler/passes/planMemory.js";
 import type { TensorValue } from "../value.js";
 import { sizeOf } from "../kernels/strided.js";
@@ -24,6 +25,7 @@ import { baseSlot, type Schedule, type ScheduledStep } from "../programSchedule.
 import { defaultThreads, fixedWasmContext, maxThreads, sharedWasmContext, type WasmContext } from "./context.js";
 import { compileWasmFused, bindWasmFused, type WasmFusedModule } from "./elementwise.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
+import { planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
 import { wasmFeatures } from "./features.js";
 import { GEMM_SCRATCH_BYTES, GemmDescriptor } from "./gemmModule.js";
 import { HEAP_ALIGN } from "./heap.js";
@@ -177,6 +179,11 @@ const buildAccelerator = (
       maxThreadsUsed = Math.max(maxThreadsUsed, mm.threads);
       return wrap(step, reads, (out, ins) => mm.run(ins[0]!, ins[1]!, out));
     }
+    if (step.kind === "kernel" && WASM_CONV_OPS.has(step.node.op) && step.node.dtype === "f32") {
+      const conv = planWasmConv(ctx, step.node.op as ConvOp, reads.map((r) => shapes[r]!), shapes[step.slot]!, step.node.params as Conv2dParams, shared.threads);
+      releases.push(() => conv.free());
+      return wrap(step, reads, (out, ins) => conv.run(ins, out));
+    }
     if (step.kind === "fused" && shared.compiled !== undefined) {
       const index = shared.fusedIndex.get(step)!;
       if (shared.compiled.exportNames[index] === undefined) return undefined;
@@ -211,6 +218,13 @@ const heapOverhead = (schedule: Schedule, shapes: readonly (readonly number[])[]
     const shape = shapes[step.slot]!;
     if (step.kind === "matmul") bytes += GemmDescriptor.bytes + 8 * sizeOf(shape.slice(0, -2)) + 2 * HEAP_ALIGN;
     if (step.kind === "fused") bytes += step.emitted.arrays.length * (4 * Math.max(sizeOf(shape.slice(0, -1)), 1) + HEAP_ALIGN);
+    if (step.kind === "kernel" && WASM_CONV_OPS.has(step.node.op)) {
+      // The cols buffer: (channels per group · kernel taps) x output positions, bounded by the largest operand's planes.
+      const operands = [...step.node.inputs.map((i) => shapes[schedule.graph.ids.get(i)!]!), shape];
+      const planes = Math.max(...operands.map((s) => sizeOf(s.slice(2))));
+      const taps = Math.max(...operands.map((s) => sizeOf(s.slice(1))));
+      bytes += 4 * planes * taps + GemmDescriptor.bytes + 3 * HEAP_ALIGN;
+    }
   }
   return bytes;
 };

@@ -27,6 +27,8 @@ export interface WasmContext {
   readonly heap: WasmHeap;
   readonly gemm: GemmFunction;
   readonly gemmChunks: GemmChunksFunction;
+  /** Every export of the GEMM module on this context's memory (im2col, col2im_add, ...). */
+  readonly exports: Readonly<Record<string, unknown>>;
   /** Whether kernels use fused multiply-add (relaxed SIMD). */
   readonly fma: boolean;
   /** The heap's memory is shared (worker threads possible). */
@@ -62,7 +64,7 @@ const compiledGemm = (shared: boolean, fma: boolean): WasmModule => {
 const warmUp = (heap: WasmHeap, gemm: GemmFunction, scratch: number): void => {
   const size = 64;
   const block = heap.allocate(GemmDescriptor.bytes + 8 + 3 * size * size * 4);
-  const words = new Int32Array(heap.buffer, block, GemmDescriptor.bytes / 4 + 2);
+  const words = new Int32Array(heap.buffer, block, GemmDescriptor.bytes / 4 + 2).fill(0);
   const a = block + GemmDescriptor.bytes + 8;
   const fields: [keyof typeof GemmDescriptor, number][] = [
     ["m", size], ["n", size], ["k", size], ["a", a], ["aRow", 4 * size], ["aCol", 4], ["b", a + 4 * size * size], ["bRow", 4 * size], ["bCol", 4],
@@ -85,6 +87,7 @@ const makeContext = (heap: WasmHeap, shared: boolean, fma: boolean): WasmContext
     heap,
     gemm,
     gemmChunks: instance.exports.gemm_chunks as GemmChunksFunction,
+    exports: instance.exports,
     fma,
     shared,
     scratch: (thread) => {

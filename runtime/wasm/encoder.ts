@@ -190,6 +190,14 @@ export class Code {
   atomic(name: keyof typeof AtomicOpcode, offset = 0): this {
     return this.raw(0xfe, AtomicOpcode[name], 2, ...unsignedLeb128(offset));
   }
+  /** `memory.copy` (dst, src, bytes on the stack; overlapping ranges allowed). */
+  memoryCopy(): this {
+    return this.raw(0xfc, 10, 0, 0);
+  }
+  /** `memory.fill` (dst, byte value, bytes on the stack). */
+  memoryFill(): this {
+    return this.raw(0xfc, 11, 0);
+  }
   /** Appends another instruction stream. */
   append(other: Code): this {
     return this.raw(...other.bytes);

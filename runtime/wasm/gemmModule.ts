@@ -3,9 +3,11 @@
  * micro-kernel inside a BLIS-style macro-kernel, and the block loops, all in WebAssembly.
  *
  * Takes the engine's features (fused multiply-add or not). Guarantees a module importing
- * `env.memory` (shared when `shared`) and exporting `gemm(desc, t0, t1, j0, j1, packA,
- * packB)`, which computes C = A·B for batches [t0, t1) and output columns [j0, j1) of the
- * job described at byte address `desc` (layout: `GemmDescriptor`). Operands are read
+ * `env.memory` (shared when `shared`) and exporting `gemm(desc, t0, t1, j0, j1, scratch)`,
+ * which computes C = A·B (or C += A·B) for batches [t0, t1) and output columns [j0, j1) of
+ * the job described at byte address `desc` (layout: `GemmDescriptor`), `gemm_chunks(desc,
+ * scratch)`, the same job claimed chunk by chunk by several threads, and the convolution
+ * helpers `im2col` and `col2im_add` (`convModule.ts`). Operands are read
  * through byte strides, so transposed A or B are packed straight from the caller's layout
  * and never materialized. Every element of the selected C columns is written (the first
  * K block stores, later blocks accumulate); k must be at least 1 (callers zero-fill for
@@ -15,6 +17,8 @@
  * unrolled (V8 spills registers otherwise).
  */
 import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
+import { col2imAddFunction, im2colFunction } from "./convModule.js";
+import { forLoop, minInto } from "./loops.js";
 
 export const GEMM_MR = 4;
 export const GEMM_NR = 8;
@@ -41,34 +45,12 @@ export const GemmDescriptor = {
   chunkRows: 64, packTasks: 68, packCols: 72, packedB: 76,
   /** Claim counter and finished pack tasks; zeroed by the caller before each dispatch. */
   claimed: 80, packed: 84,
+  /** 1: C += A·B (the first K block adds to C instead of storing). */
+  accumulateC: 88,
   bytes: 128,
 } as const;
 
 const { i32, v128 } = ValType;
-
-/**
- * `for (i = start; i < end; i += step) body` with unsigned comparison; `end` is a local.
- * The body sits two blocks deep (block, loop).
- */
-const forLoop = (c: Code, i: number, start: (c: Code) => void, end: number, step: number | ((c: Code) => void), body: (c: Code) => void): void => {
-  start(c);
-  c.set(i).block().loop();
-  c.get(i).get(end).op("i32GeU").brIf(1);
-  body(c);
-  c.get(i);
-  if (typeof step === "number") c.i32(step);
-  else step(c);
-  c.op("i32Add").set(i).br(0).end().end();
-};
-
-/** min(a, b) of two i32 values on the stack ends up in local `into`. */
-const minInto = (c: Code, into: number, a: (c: Code) => void, b: (c: Code) => void): void => {
-  a(c);
-  b(c);
-  a(c);
-  b(c);
-  c.op("i32LtU").op("select").set(into);
-};
 
 /** Pushes `lane < limit ? f32[base + lane·stride] : 0`, reading `base` instead when out of range (always a valid address). */
 const guardedLoad = (c: Code, base: number, stride: number, lane: number, limit: number): void => {
@@ -225,7 +207,7 @@ const MACRO = 2;
 const gemmLoops = (): FunctionDef => {
   const L = new Locals([i32, i32, i32, i32, i32, i32]);
   const [desc, t0, t1, j0, j1, scratch] = [0, 1, 2, 3, 4, 5];
-  const f = L.named(i32, ["m", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "cBatch", "aOffsets", "bOffsets"]);
+  const f = L.named(i32, ["m", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "cBatch", "aOffsets", "bOffsets", "accumulateC"]);
   const { t, at, bt, ct, jc, nc, pc, kc, ic, mc, packedA, packedB, tile } = L.named(i32, ["t", "at", "bt", "ct", "jc", "nc", "pc", "kc", "ic", "mc", "packedA", "packedB", "tile"]);
   const c = new Code();
   for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
@@ -248,7 +230,7 @@ const gemmLoops = (): FunctionDef => {
           c.get(f.aRow).get(f.aCol).get(mc).get(kc).get(packedA).call(PACK_A);
           c.get(packedA).get(packedB);
           c.get(ct).get(ic).get(f.ldc).op("i32Mul").op("i32Add").get(jc).i32(4).op("i32Mul").op("i32Add");
-          c.get(mc).get(nc).get(kc).get(f.ldc).get(pc).i32(0).op("i32Ne").get(tile).call(MACRO);
+          c.get(mc).get(nc).get(kc).get(f.ldc).get(pc).i32(0).op("i32Ne").get(f.accumulateC).op("i32Or").get(tile).call(MACRO);
         });
       });
     });
@@ -269,7 +251,7 @@ const GEMM = 3;
 const gemmChunks = (): FunctionDef => {
   const L = new Locals([i32, i32]);
   const [desc, scratch] = [0, 1];
-  const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunkRows", "packTasks", "packCols", "packedB"]);
+  const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunkRows", "packTasks", "packCols", "packedB", "accumulateC"]);
   const { claim, i0, mc, pc, kc, nPad, j0, cols, tile } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile"]);
   const c = new Code();
   for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
@@ -310,7 +292,7 @@ const gemmChunks = (): FunctionDef => {
     c.get(f.aRow).get(f.aCol).get(mc).get(kc).get(scratch).call(PACK_A);
     c.get(scratch).get(f.packedB).get(pc).get(nPad).op("i32Mul").i32(4).op("i32Mul").op("i32Add");
     c.get(f.c).get(i0).get(f.ldc).op("i32Mul").op("i32Add");
-    c.get(mc).get(f.n).get(kc).get(f.ldc).get(pc).i32(0).op("i32Ne").get(tile).call(MACRO);
+    c.get(mc).get(f.n).get(kc).get(f.ldc).get(pc).i32(0).op("i32Ne").get(f.accumulateC).op("i32Or").get(tile).call(MACRO);
   });
   c.br(0);
   c.end().end();
@@ -328,5 +310,5 @@ export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_T
 export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array =>
   encodeModule({
     memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared },
-    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks()],
+    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction()],
   });

@@ -69,10 +69,10 @@ export interface WasmMatmul {
 }
 
 /**
- * Plans a product on the generated GEMM.
+ * Plans a product on the generated GEMM (`accumulate`: C += A·B instead of C = A·B).
  * @example const mm = planWasmMatmul(ctx, planMatmul([128, 784], [784, 256], params, [128, 256]), 2); mm.run(aAt, bAt, cAt);
  */
-export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: number): WasmMatmul => {
+export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: number, options: { readonly accumulate?: boolean } = {}): WasmMatmul => {
   const pool = ctx.pool(threads);
   const usable = pool === undefined ? 1 : Math.min(threads, pool.threads);
   const split = splitMatmul(plan, usable);
@@ -82,6 +82,8 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   const block = ctx.heap.allocate(GemmDescriptor.bytes + tableBytes + packedBytes);
   const tables = block + GemmDescriptor.bytes;
   const words = new Int32Array(ctx.heap.buffer, block, (GemmDescriptor.bytes + tableBytes) / 4);
+  // Heap blocks are reused: every field not set below must read 0.
+  words.fill(0);
   for (let t = 0; t < plan.batches; t++) {
     words[GemmDescriptor.bytes / 4 + t] = 4 * plan.aOffsets[t]!;
     words[GemmDescriptor.bytes / 4 + plan.batches + t] = 4 * plan.bOffsets[t]!;
@@ -99,6 +101,7 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   set("aOffsets", tables);
   set("bOffsets", tables + 4 * plan.batches);
   set("mode", split.kind === "rows" ? 1 : 0);
+  set("accumulateC", options.accumulate === true ? 1 : 0);
   set("batches", plan.batches);
   if (split.kind === "rows") {
     set("chunkRows", split.chunkRows);
@@ -126,7 +129,7 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
     run(a, b, c) {
       if (freed) throw new Error("this wasm matmul plan was freed");
       if (plan.k === 0) {
-        new Uint8Array(ctx.heap.buffer, c, outBytes).fill(0);
+        if (options.accumulate !== true) new Uint8Array(ctx.heap.buffer, c, outBytes).fill(0);
         return;
       }
       if (plan.m === 0 || plan.n === 0 || plan.batches === 0) return;
