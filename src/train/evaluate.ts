@@ -10,7 +10,7 @@ import { argmax } from "../dsl/reduce.js";
 import type { ParamValues } from "../nn/init.js";
 import type { Dataset } from "../data/dataset.js";
 import { allocate, type TensorValue } from "../../runtime/value.js";
-import { makeRunner } from "./runner.js";
+import { makeRunner, type RunnerOptions } from "./runner.js";
 
 /** Maps a batch of a dataset to the feeds of the model's inputs. */
 export type FeedBuilder = (batch: Dataset) => Record<string, TensorValue>;
@@ -67,10 +67,15 @@ export interface Evaluator {
  * An evaluator of `loss` (and, given `logits`, accuracy) over datasets in batches.
  * @example const ev = createEvaluator({ loss, logits, feeds }); ev.evaluate(state.params, test);
  */
-export const createEvaluator = (spec: { readonly loss: AnyTensor; readonly logits?: AnyTensor; readonly feeds: FeedBuilder }): Evaluator => {
+export const createEvaluator = (spec: {
+  readonly loss: AnyTensor;
+  readonly logits?: AnyTensor;
+  readonly feeds: FeedBuilder;
+  readonly runner?: RunnerOptions;
+}): Evaluator => {
   const outputs: Record<string, AnyTensor> = { loss: spec.loss };
   if (spec.logits !== undefined) outputs.predicted = argmax(spec.logits, -1);
-  const runner = makeRunner(buildGraph(outputs, "evaluate"));
+  const runner = makeRunner(buildGraph(outputs, "evaluate"), spec.runner);
   return {
     evaluate: (params, data, batchSize = 500) => {
       const rows = data.features.rows;

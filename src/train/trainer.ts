@@ -13,7 +13,7 @@ import { jumpRng, rngFromSeed, type RngState } from "../random.js";
 import { initParams, type ParamValues } from "../nn/init.js";
 import { allocate, type TensorValue } from "../../runtime/value.js";
 import { buildTrainStep, stepOutputs, type TrainStepGraph } from "./step.js";
-import { makeRunner, type Runner } from "./runner.js";
+import { makeRunner, type Runner, type RunnerOptions } from "./runner.js";
 import { STEP_KEY_INPUT, type StateUpdate } from "../nn/state.js";
 import type { Optimizer, Schedule } from "./optimizers.js";
 
@@ -35,6 +35,8 @@ export interface TrainerConfig {
    */
   readonly state?: readonly StateUpdate[];
   readonly name?: string;
+  /** How the step runs: a compiled program (default; `{ compile: { backend: "js" } }` picks the TypeScript kernels) or `{ executor: "interpret" }`. */
+  readonly runner?: RunnerOptions;
 }
 
 export interface TrainState {
@@ -117,7 +119,7 @@ export const createTrainer = (config: TrainerConfig): Trainer => {
     ...(config.state === undefined ? {} : { state: config.state }),
     name: config.name ?? "trainStep",
   });
-  const runner: Runner = makeRunner(stepGraph.graph);
+  const runner: Runner = makeRunner(stepGraph.graph, config.runner);
   const dtype = config.loss.node.dtype;
   const learningRateAt = (step: number): number => (typeof config.learningRate === "number" ? config.learningRate : config.learningRate(step));
 

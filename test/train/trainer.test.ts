@@ -58,3 +58,23 @@ describe("recycling step outputs", () => {
     for (const k of Object.keys(fresh.params)) expect(Array.from(recycled.params[k]!.data)).toEqual(Array.from(fresh.params[k]!.data));
   });
 });
+
+describe("choosing the executor", () => {
+  it("the js and wasm backends and the interpreter train the seed network to the same loss (f32 tolerance)", () => {
+    const x = input("x", [sym("batch"), 2], "f32");
+    const y = input("y", [sym("batch"), 1], "f32");
+    const p = mlp.init("exec", [2, 4, 1], { init: { kind: "normal", mean: 0, std: 1 } });
+    const loss = mse(mlp(p, tanh)(x), y);
+    const feeds = { x: tensorValue("f32", [2, 2], [1, 0, -1, 0]), y: tensorValue("f32", [2, 1], [1, -1]) };
+    const lossAfter = (runner: Parameters<typeof createTrainer>[0]["runner"]) => {
+      const trainer = createTrainer({ loss, params: p, optimizer: adam(), learningRate: 0.01, ...(runner === undefined ? {} : { runner }) });
+      let state = trainer.init(2);
+      let last = 0;
+      for (let i = 0; i < 5; i++) ({ state, loss: last } = trainer.trainStep(state, feeds));
+      return last;
+    };
+    const interpreted = lossAfter({ executor: "interpret" });
+    expect(lossAfter({ compile: { backend: "js" } })).toBeCloseTo(interpreted, 5);
+    expect(lossAfter(undefined)).toBeCloseTo(interpreted, 5);
+  });
+});
