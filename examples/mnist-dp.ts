@@ -3,11 +3,13 @@
  * ReLU, the same params) trained with DP-SGD on 8,000 digits and tested on 2,000 others.
  * Each step clips every example's gradient to norm 1, adds Gaussian noise (σ = 1.1) to
  * their sum and takes a momentum step; the RDP accountant then states (ε, δ) for δ = 1e-5.
+ * For comparison the same model is also trained without privacy with the same optimizer,
+ * batch size and epochs.
  *
  * Run: npx tsx examples/mnist-dp.ts [epochs]
  */
 import { pathToFileURL } from "node:url";
-import { createEvaluator, fit, input, momentum, mlp, relu, reshape, softmaxCrossEntropy, supervisedFeeds, type FitEvent } from "../src/index.js";
+import { createEvaluator, createTrainer, fit, input, momentum, mlp, relu, reshape, softmaxCrossEntropy, supervisedFeeds, type FitEvent } from "../src/index.js";
 import { loadMnist } from "../src/data/builtin.js";
 import { createDpTrainer } from "../src/privacy/dpTrainer.js";
 import { params, logits as batchLogits, loss as batchLoss, x as batchX, labels as batchLabels } from "./mnist-mlp.js";
@@ -19,7 +21,7 @@ const logits = mlp(params, relu)(reshape(x, [1, 784]));
 export const perExampleLoss = softmaxCrossEntropy(logits, reshape(label, [1]));
 
 /** The settings of the full run (see docs/explain-privacy.md for its figures). */
-export const DP_SETTINGS = { epochs: 20, batchSize: 128, clipNorm: 1, noiseMultiplier: 1.1, learningRate: 0.1, momentum: 0.9, delta: 1e-5 } as const;
+export const DP_SETTINGS = { epochs: 30, batchSize: 256, clipNorm: 1, noiseMultiplier: 1.1, learningRate: 0.05, momentum: 0.9, delta: 1e-5 } as const;
 
 export interface MnistDpOptions {
   readonly epochs?: number;
@@ -52,6 +54,16 @@ export const trainMnistDp = async (options: MnistDpOptions = {}) => {
   return { result, test, privacy, trainer, data };
 };
 
+/** The same model, optimizer, batch size and epochs without clipping or noise: the non-private reference. */
+export const trainMnistNonPrivate = async (options: Omit<MnistDpOptions, "noiseMultiplier"> = {}) => {
+  const s = DP_SETTINGS;
+  const data = loadMnist({ train: options.train ?? 8000, test: options.test ?? 2000, validation: 0, seed: options.seed ?? 0 });
+  const feeds = supervisedFeeds(batchX, batchLabels);
+  const trainer = createTrainer({ loss: batchLoss, params, optimizer: momentum(s.momentum), learningRate: s.learningRate, metrics: { logits: batchLogits }, name: "mnistStep" });
+  const result = await fit(trainer, trainer.init(options.seed ?? 0), { epochs: options.epochs ?? s.epochs, batchSize: s.batchSize, train: data.train, feeds }, options.onEvent ?? {});
+  return { result, test: createEvaluator({ loss: batchLoss, logits: batchLogits, feeds }).evaluate(result.state.params, data.test) };
+};
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const epochs = Number(process.argv[2] ?? DP_SETTINGS.epochs);
   const s = DP_SETTINGS;
@@ -68,4 +80,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   console.log(
     `privacy: (ε = ${privacy.epsilon.toFixed(2)}, δ = ${privacy.delta})-DP (RDP accountant, order ${privacy.order}, ${privacy.conversion} conversion, Poisson-sampling assumption)`,
   );
+  const plain = await trainMnistNonPrivate({ epochs });
+  console.log(`without privacy (same optimizer, batch and epochs): ${((plain.test.accuracy ?? 0) * 100).toFixed(2)}% test accuracy`);
 }
