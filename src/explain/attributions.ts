@@ -135,7 +135,7 @@ const dependsOn = (root: Node, leaf: Node): boolean => {
   return false;
 };
 
-/** Path positions α_k and quadrature weights w_k (Σ w_k = 1). */
+/** Path positions α_k and quadrature weights w_k (Σ w_k = 1). @example riemannPoints(4, "midpoint") // alphas [0.125, 0.375, 0.625, 0.875], weights 0.25 each */
 export const riemannPoints = (steps: number, rule: RiemannRule): { alphas: number[]; weights: number[] } => {
   const m = steps;
   if (rule === "trapezoid") {

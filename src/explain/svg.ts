@@ -36,7 +36,7 @@ const HEAD = 46;
 const LABEL = 18;
 const BAR = 46;
 
-/** Diverging blue-white-red colour of a value in [-1, 1] (ColorBrewer RdBu end points). */
+/** Diverging blue-white-red colour of a value in [-1, 1] (ColorBrewer RdBu end points). @example divergingColor(1) // "#b2182b" */
 export const divergingColor = (t: number): string => {
   const v = Math.max(-1, Math.min(1, Number.isFinite(t) ? t : 0));
   const [end, white] = [v >= 0 ? [178, 24, 43] : [33, 102, 172], [255, 255, 255]];

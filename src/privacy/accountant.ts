@@ -21,7 +21,10 @@
 import { ValidationError } from "../errors.js";
 import { erfc } from "../../runtime/kernels/scalar.js";
 
-/** Orders α used by default: 1.1, 1.2, ..., 10.9 and 12, 13, ..., 63 (the defaults of Opacus and TF Privacy's tutorials). */
+/**
+ * Orders α used by default: 1.1, 1.2, ..., 10.9 and 12, 13, ..., 63 (the defaults of Opacus and TF Privacy's tutorials).
+ * @example sampledGaussianRdp({ samplingRate: 0.01, noiseMultiplier: 1, steps: 100 }, DEFAULT_RDP_ORDERS)
+ */
 export const DEFAULT_RDP_ORDERS: readonly number[] = Object.freeze([
   ...Array.from({ length: 99 }, (_, i) => 1 + (i + 1) / 10),
   ...Array.from({ length: 52 }, (_, i) => 12 + i),
@@ -58,7 +61,7 @@ const logSub = (a: number, b: number): number => {
   return d > 700 ? a : Math.log(Math.expm1(d)) + b;
 };
 
-/** log(erfc(x)), accurate far into the tail where erfc underflows (asymptotic series beyond x = 20). */
+/** log(erfc(x)), accurate far into the tail where erfc underflows (asymptotic series beyond x = 20). @example logErfc(40) // -1604.26155665327 */
 export const logErfc = (x: number): number => {
   if (x <= 20) return Math.log(erfc(x));
   const inv2 = 1 / (x * x);

@@ -65,10 +65,10 @@ export interface DpTrainStepGraph extends TrainStepGraph {
   readonly noiseMultiplier: number;
 }
 
-/** Input name of a param's noise. */
+/** Input name of a param's noise. @example noiseInputName("mnist.0.W") // "dp.noise.mnist.0.W" */
 export const noiseInputName = (param: string): string => `dp.noise.${param}`;
 
-/** The metric with the fraction of the batch's examples whose gradient was clipped. */
+/** The metric with the fraction of the batch's examples whose gradient was clipped. @example result.metrics[CLIPPED_FRACTION_METRIC].data[0] // 0.4 */
 export const CLIPPED_FRACTION_METRIC = "dp.clippedFraction";
 
 const paramName = (n: Node): string => (n.op === Op.Param ? n.params.name : "");

@@ -24,7 +24,7 @@ import { buildDpTrainStep, type DpTrainStepGraph } from "./dpStep.js";
 import type { ClippingMethod } from "./clipping.js";
 import { dpSgdPrivacy, type DpConversion, type PrivacySpent } from "./accountant.js";
 
-/** Key of the noise RNG in `TrainState.optimizer`. */
+/** Key of the noise RNG in `TrainState.optimizer`. @example state.optimizer[NOISE_RNG_STATE] // i32[4] */
 export const NOISE_RNG_STATE = "dp.noiseRng";
 
 export interface DpTrainerConfig {
