@@ -42,8 +42,6 @@ export interface PlanAccelerator {
   runner(step: ScheduledStep, reads: readonly number[]): StepRun | undefined;
   /** Frees the plan's heap blocks once `owner` (the plan) is garbage collected. */
   attach(owner: object): void;
-  /** Threads the plan's largest matmul may use. */
-  readonly threads: number;
 }
 
 export interface WasmBackendOptions {
@@ -155,7 +153,6 @@ const buildAccelerator = (
     rec.vals = vals;
   };
   const releases: (() => void)[] = [];
-  let maxThreadsUsed = 1;
 
   const wrap = (step: ScheduledStep, reads: readonly number[], kernel: (out: number, ins: readonly number[]) => void): StepRun => {
     const out = step.slot;
@@ -176,7 +173,6 @@ const buildAccelerator = (
       const plan = planMatmul(shapes[a]!, shapes[b]!, step.node.params as OpParams["matmul"], shapes[step.slot]!);
       const mm: WasmMatmul = planWasmMatmul(ctx, plan, shared.threads);
       releases.push(() => mm.free());
-      maxThreadsUsed = Math.max(maxThreadsUsed, mm.threads);
       return wrap(step, reads, (out, ins) => mm.run(ins[0]!, ins[1]!, out));
     }
     if (step.kind === "kernel" && WASM_CONV_OPS.has(step.node.op) && step.node.dtype === "f32") {
@@ -198,9 +194,6 @@ const buildAccelerator = (
     arena: ctx.heap.buffer,
     arenaOffset: arenaAt,
     runner,
-    get threads() {
-      return maxThreadsUsed;
-    },
     attach(owner) {
       const heap = ctx.heap;
       freeLater.register(owner, () => {

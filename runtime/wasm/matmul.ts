@@ -14,7 +14,7 @@
  * identical with 1 and 2 threads; operands are only read.
  */
 import type { MatmulPlan } from "../matmul/batched.js";
-import { POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js";
+import { maxThreads, POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js";
 import { GEMM_MC, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
 
 /** Products below this many flops run on one thread (dispatch and a cold worker cost more than they save). */
@@ -73,7 +73,8 @@ export interface WasmMatmul {
  * @example const mm = planWasmMatmul(ctx, planMatmul([128, 784], [784, 256], params, [128, 256]), 2); mm.run(aAt, bAt, cAt);
  */
 export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: number, options: { readonly accumulate?: boolean } = {}): WasmMatmul => {
-  const pool = ctx.pool(threads);
+  // Workers start only for a program that has a product worth splitting.
+  const pool = splitMatmul(plan, Math.min(threads, maxThreads())).kind === "single" ? undefined : ctx.pool(threads);
   const usable = pool === undefined ? 1 : Math.min(threads, pool.threads);
   const split = splitMatmul(plan, usable);
   const nPad = roundUp(plan.n, GEMM_NR);
