@@ -33,6 +33,8 @@ export interface MnistRunOptions {
   readonly progress?: ProgressStream;
   /** Checkpoint file written after every epoch. */
   readonly checkpoint?: string;
+  /** SVG file for the loss/accuracy curves, written at the end. */
+  readonly curves?: string;
 }
 
 /** Trains the MNIST MLP; returns the final state, test evaluation and history. */
@@ -57,6 +59,7 @@ export const trainMnistMlp = async (options: MnistRunOptions = {}) => {
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.progress === undefined ? {} : { progress: options.progress }),
     ...(options.checkpoint === undefined ? {} : { checkpoint: { path: options.checkpoint } }),
+    ...(options.curves === undefined ? {} : { curves: options.curves }),
   });
   const test = evaluator.evaluate(result.state.params, data.test);
   return { result, test, data, trainer, evaluator };

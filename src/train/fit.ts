@@ -14,6 +14,8 @@ import type { Trainer, TrainState } from "./trainer.js";
 import type { Evaluator, FeedBuilder } from "./evaluate.js";
 import { createProgressBar, type ProgressStream } from "./progress.js";
 import { saveTrainState } from "./trainCheckpoint.js";
+import { trainingCurvesSvg, type HistoryPoint } from "./chart.js";
+import { writeFileAtomic } from "./checkpoint.js";
 
 export interface EarlyStopping {
   /** Epochs without improvement of the validation loss before stopping. */
@@ -208,14 +210,27 @@ export interface FitExtras {
   readonly progress?: ProgressStream;
   /** Saves the state atomically after every epoch and when training stops (also when aborted). */
   readonly checkpoint?: { readonly path: string; readonly metadata?: Readonly<Record<string, string>> };
+  /** Writes the loss/accuracy curves (train and validation, per epoch) to this SVG file when training ends. */
+  readonly curves?: string;
 }
+
+/** The per-epoch history as chart points. */
+export const historyPoints = (history: readonly EpochEvent[]): HistoryPoint[] =>
+  history.map((e) => ({
+    x: e.epoch,
+    loss: e.trainLoss,
+    ...(e.trainAccuracy === undefined ? {} : { accuracy: e.trainAccuracy }),
+    ...(e.validationLoss === undefined ? {} : { validationLoss: e.validationLoss }),
+    ...(e.validationAccuracy === undefined ? {} : { validationAccuracy: e.validationAccuracy }),
+  }));
 
 /**
  * Trains to the end (or until stopped) and returns the result.
  * @example const { state, history } = await fit(trainer, trainer.init(0), { epochs: 10, batchSize: 64, train, feeds });
  */
 export const fit = async (trainer: Trainer, start: TrainState, options: FitOptions, extras: FitExtras | ((e: FitEvent) => void) = {}): Promise<FitResult> => {
-  const { onEvent, progress, checkpoint } = typeof extras === "function" ? { onEvent: extras, progress: undefined, checkpoint: undefined } : extras;
+  const { onEvent, progress, checkpoint, curves } =
+    typeof extras === "function" ? { onEvent: extras, progress: undefined, checkpoint: undefined, curves: undefined } : extras;
   const rows = options.train.features.rows;
   const stepsPerEpoch = options.lastBatch === "drop" ? Math.floor(rows / options.batchSize) : Math.ceil(rows / options.batchSize);
   const bar = progress === undefined ? undefined : createProgressBar({ epochs: options.epochs, stepsPerEpoch, stream: progress });
@@ -228,6 +243,7 @@ export const fit = async (trainer: Trainer, start: TrainState, options: FitOptio
       const next = await it.next();
       if (next.done === true) {
         save(next.value.state);
+        if (curves !== undefined) writeFileAtomic(curves, new TextEncoder().encode(trainingCurvesSvg(historyPoints(next.value.history), { xLabel: "epoch" })));
         return next.value;
       }
       const e = next.value;

@@ -8,7 +8,7 @@ import { createEvaluator, supervisedFeeds } from "../../src/train/evaluate.js";
 import { fit, fitIter, type FitEvent } from "../../src/train/fit.js";
 import { trainIris } from "../../examples/iris.js";
 import { loadTrainState } from "../../src/train/trainCheckpoint.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -97,11 +97,14 @@ describe("fit", () => {
       const options = { batchSize: 16, train: splits.train, feeds };
       const full = await fit(trainer, trainer.init(9), { ...options, epochs: 3 });
       const controller = new AbortController();
+      const curves = join(dir, "curves.svg");
       const first = await fit(trainer, trainer.init(9), { ...options, epochs: 3, signal: controller.signal }, {
         checkpoint: { path },
+        curves,
         onEvent: (e) => e.kind === "epoch" && e.epoch === 2 && controller.abort(),
       });
       expect(first.stoppedBy).toBe("aborted");
+      expect(readFileSync(curves, "utf8")).toMatch(/^<\?xml[^>]*>\s*<svg[\s\S]*<\/svg>\s*$/);
       const loaded = loadTrainState(path, trainer, trainer.init(0));
       expect(loaded.epoch).toBe(2);
       const resumed = await fit(trainer, loaded, { ...options, epochs: 3 });
