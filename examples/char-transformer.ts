@@ -147,7 +147,7 @@ export const trainCharTransformer = async (options: CharRunOptions = {}) => {
   const [trainIds, validIds] = [ids.subarray(0, split), ids.subarray(split)];
   const train = windows(trainIds, options.stride ?? CONTEXT, "persuasion.txt (train)");
   const validation = windows(validIds, CONTEXT, "persuasion.txt (validation)");
-  const epochs = options.epochs ?? 4;
+  const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 32;
   const totalSteps = epochs * Math.ceil(train.features.rows / batchSize);
   const trainer = createTrainer({
@@ -169,7 +169,7 @@ export const trainCharTransformer = async (options: CharRunOptions = {}) => {
 };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const epochs = Number(process.argv[2] ?? 4);
+  const epochs = Number(process.argv[2] ?? 10);
   const checkpoint = process.argv[3] ?? "out/char-transformer.ckpt";
   mkdirSync(path.dirname(checkpoint), { recursive: true });
   const { result, validationBits, unigramBits: baseline } = await trainCharTransformer({

@@ -28,8 +28,8 @@ export const params = {
   stem: layers.conv2d.init("stem", 1, 16, 3, { bias: false }),
   stemNorm: layers.batchNorm.init("stemNorm", 16),
   block1: layers.residualBlock.init("block1", 16, 16),
-  block2: layers.residualBlock.init("block2", 16, 32, { stride: 2 }),
-  head: dense.init("head", 32, 10),
+  block2: layers.residualBlock.init("block2", 16, 64, { stride: 2 }),
+  head: dense.init("head", 64, 10),
 };
 
 /** The network in a mode: logits and (in training mode) the batch-norm state updates. */
@@ -38,7 +38,7 @@ export const resnet = (mode: Mode) => {
   const stem = layers.batchNorm(params.stemNorm, mode)(layers.conv2d(params.stem, { padding: "same" })(images)); // [batch, 16, 28, 28]
   const pooled = maxPool2d(relu(stem.y), { kernel: 2 }); // [batch, 16, 14, 14]
   const b1 = layers.residualBlock(params.block1, mode)(pooled); // [batch, 16, 14, 14]
-  const b2 = layers.residualBlock(params.block2, mode)(b1.y); // [batch, 32, 7, 7]
+  const b2 = layers.residualBlock(params.block2, mode)(b1.y); // [batch, 64, 7, 7]
   const logits = dense(params.head)(globalAvgPool(b2.y)); // [batch, 10]
   return { logits, updates: [...stem.updates, ...b1.updates, ...b2.updates] };
 };
@@ -49,7 +49,7 @@ export const loss = softmaxCrossEntropy(train.logits, labels);
 export const evaluationLoss = softmaxCrossEntropy(evaluation.logits, labels);
 
 /** Epochs of the full run. */
-export const EPOCHS = 8;
+export const EPOCHS = 10;
 
 export interface ResnetRunOptions {
   readonly epochs?: number;
