@@ -16,7 +16,7 @@ import { PAGE_BYTES, webAssembly, type WasmModule } from "./api.js";
 import { wasmFeatures } from "./features.js";
 import { WasmHeap } from "./heap.js";
 import { GEMM_SCRATCH_BYTES, gemmModuleBytes, GemmDescriptor } from "./gemmModule.js";
-import { controlBytes, createThreadPool, type ThreadPool } from "../threads/pool.js";
+import { controlBytes, createThreadPool, DEFAULT_SPIN_MILLISECONDS, type ThreadPool } from "../threads/pool.js";
 
 /** The exported GEMM: gemm(desc, t0, t1, j0, j1, scratch). */
 export type GemmFunction = (desc: number, t0: number, t1: number, j0: number, j1: number, scratch: number) => void;
@@ -46,6 +46,16 @@ export const maxThreads = (): number => Math.max(1, os.availableParallelism());
 export const defaultThreads = (): number => {
   const fromEnv = Number(process.env.TYPEGRAD_THREADS);
   return Number.isSafeInteger(fromEnv) && fromEnv >= 1 ? Math.min(fromEnv, maxThreads()) : maxThreads();
+};
+
+/**
+ * How long idle workers spin before sleeping: `TYPEGRAD_SPIN_MS` (milliseconds, ≥ 0) when
+ * set, else the pool's default (read when a pool starts).
+ * @example workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: "0.2" }) // 0.2
+ */
+export const workerSpinMilliseconds = (env: Readonly<Record<string, string | undefined>>): number => {
+  const value = Number(env.TYPEGRAD_SPIN_MS);
+  return env.TYPEGRAD_SPIN_MS !== undefined && env.TYPEGRAD_SPIN_MS.trim() !== "" && Number.isFinite(value) && value >= 0 ? value : DEFAULT_SPIN_MILLISECONDS;
 };
 
 const gemmModules = new Map<string, WasmModule>();
@@ -102,7 +112,8 @@ const makeContext = (heap: WasmHeap, shared: boolean, fma: boolean): WasmContext
       const workers = maxThreads() - 1;
       if (workers < 1) return undefined;
       const control = heap.allocate(controlBytes(workers));
-      threadPool = { pool: createThreadPool({ module, memory: heap.memory, exportNames: POOLED_EXPORTS, control, workers }), control };
+      const spinMilliseconds = workerSpinMilliseconds(process.env);
+      threadPool = { pool: createThreadPool({ module, memory: heap.memory, exportNames: POOLED_EXPORTS, control, workers, spinMilliseconds }), control };
       activePools.add(threadPool.pool);
       return threadPool.pool;
     },

@@ -41,12 +41,14 @@ export const GemmDescriptor = {
   aOffsets: 48, bOffsets: 52,
   /** For `gemm_chunks`: 0 = one chunk per batch; 1 = row chunks of a single product over a shared packed B. */
   mode: 56, batches: 60,
-  /** Mode 1: rows per chunk (at most MC), pack tasks and columns per pack task (a multiple of NR), packed B's address. */
-  chunkRows: 64, packTasks: 68, packCols: 72, packedB: 76,
+  /** Mode 1: row chunks, pack tasks and columns per pack task (a multiple of NR), packed B's address. */
+  chunks: 64, packTasks: 68, packCols: 72, packedB: 76,
   /** Claim counter and finished pack tasks; zeroed by the caller before each dispatch. */
   claimed: 80, packed: 84,
   /** 1: C += A·B (the first K block adds to C instead of storing). */
   accumulateC: 88,
+  /** Mode 1: address of `chunks + 1` i32 row starts (chunk c is rows [starts[c], starts[c + 1]), at most MC rows). */
+  rowStarts: 92,
   bytes: 128,
 } as const;
 
@@ -245,14 +247,15 @@ const GEMM = 3;
  * gemm_chunks(desc, scratch): claims chunks from the descriptor's counter until none are
  * left, so a descheduled thread delays only the chunk it holds. Mode 0: chunk t is batch t.
  * Mode 1 (a single product): the first `packTasks` claims pack B's column groups for all
- * K blocks into the shared packed B; later claims are row chunks, which wait until every
- * pack task has finished, then pack their rows of A and run the macro-kernel over all n.
+ * K blocks into the shared packed B; later claims are row chunks (their sizes from the
+ * descriptor's row-start table, largest first), which wait until every pack task has
+ * finished, then pack their rows of A and run the macro-kernel over all n.
  */
 const gemmChunks = (): FunctionDef => {
   const L = new Locals([i32, i32]);
   const [desc, scratch] = [0, 1];
-  const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunkRows", "packTasks", "packCols", "packedB", "accumulateC"]);
-  const { claim, i0, mc, pc, kc, nPad, j0, cols, tile } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile"]);
+  const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunks", "packTasks", "packCols", "packedB", "accumulateC", "rowStarts"]);
+  const { claim, i0, mc, pc, kc, nPad, j0, cols, tile, at } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile", "at"]);
   const c = new Code();
   for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
   c.get(f.n).i32(GEMM_NR - 1).op("i32Add").i32(-GEMM_NR).op("i32And").set(nPad);
@@ -279,9 +282,10 @@ const gemmChunks = (): FunctionDef => {
   c.get(desc).i32(1).atomic("i32RmwAdd", GemmDescriptor.packed).op("drop");
   c.br(1);
   c.end();
-  // Row chunk.
-  c.get(claim).get(f.packTasks).op("i32Sub").get(f.chunkRows).op("i32Mul").tee(i0).get(f.m).op("i32GeU").brIf(1);
-  minInto(c, mc, (c) => c.get(f.chunkRows), (c) => c.get(f.m).get(i0).op("i32Sub"));
+  // Row chunk claim - packTasks: rows [starts[c], starts[c + 1]).
+  c.get(claim).get(f.packTasks).op("i32Sub").tee(at).get(f.chunks).op("i32GeU").brIf(1);
+  c.get(f.rowStarts).get(at).i32(4).op("i32Mul").op("i32Add").tee(at).mem("i32Load").set(i0);
+  c.get(at).mem("i32Load", 4).get(i0).op("i32Sub").set(mc);
   // Wait (spinning) until the shared packed B is complete.
   c.block().loop();
   c.get(desc).atomic("i32Load", GemmDescriptor.packed).get(f.packTasks).op("i32GeU").brIf(1).br(0);

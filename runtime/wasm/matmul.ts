@@ -7,7 +7,8 @@
  * writes the job descriptor and offset tables into the heap and decides the split
  * (`splitMatmul`): products under `PARALLEL_MIN_FLOPS` run on the calling thread; larger
  * ones are claimed chunk by chunk by all threads (whole batches, or row chunks over a B
- * packed once and shared), so a thread the OS deschedules delays only the chunk it holds.
+ * packed once and shared, shrinking towards the end), so a thread the OS deschedules or
+ * a worker that wakes late delays at most the (small) chunk it holds.
  * `run(a, b, c)` then only stores three addresses and dispatches. Guarantees: every
  * output element is written (k = 0 gives zeros); every output element is accumulated in
  * the same order (K blocks of 256, k ascending within) whatever the split, so results are
@@ -15,7 +16,7 @@
  */
 import type { MatmulPlan } from "../matmul/batched.js";
 import { maxThreads, POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js";
-import { GEMM_MC, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
+import { GEMM_MC, GEMM_MR, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
 
 /** Products below this many flops run on one thread (dispatch and a cold worker cost more than they save). */
 export const PARALLEL_MIN_FLOPS = 4e6;
@@ -27,27 +28,44 @@ const PACK_COLS = 64;
  * How a product is divided among threads:
  * - `single`: one call on the calling thread;
  * - `batches`: threads claim whole batches (mode 0 of `gemm_chunks`);
- * - `rows`: threads claim pack tasks of a shared packed B, then chunks of `chunkRows` rows (mode 1);
+ * - `rows`: threads claim pack tasks of a shared packed B, then row chunks [starts[c], starts[c + 1]) (mode 1);
  * - `columns`: one static block of output columns per thread (a product with few rows).
  */
 export type MatmulSplit =
   | { readonly kind: "single" }
   | { readonly kind: "batches" }
-  | { readonly kind: "rows"; readonly chunkRows: number }
+  | { readonly kind: "rows"; readonly starts: readonly number[] }
   | { readonly kind: "columns"; readonly cuts: readonly number[] };
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /**
+ * Row chunks for `threads` threads, guided self-scheduling: each chunk takes 1/(2·threads)
+ * of the rows left (a multiple of MR, at most MC, at least `minRows`), so chunks shrink
+ * towards the end. A thread that starts late (a sleeping worker waking up) or is
+ * descheduled holds at most one chunk, and the last chunks, the ones others may wait for
+ * at the end, are the small ones.
+ * @example guidedRowStarts(128, 2, 8) // [0, 32, 56, 76, 92, 104, 112, 120, 128]
+ */
+export const guidedRowStarts = (m: number, threads: number, minRows: number): number[] => {
+  const starts = [0];
+  for (let i = 0; i < m; ) {
+    i = Math.min(m, i + Math.min(GEMM_MC, Math.max(minRows, roundUp(Math.ceil((m - i) / (2 * threads)), GEMM_MR))));
+    starts.push(i);
+  }
+  return starts;
+};
+
+/**
  * The split of a product for `threads` threads.
- * @example splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 ** 31 }, 2) // { kind: "rows", chunkRows: 128 }
+ * @example splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 ** 31 }, 2) // { kind: "rows", starts: [0, 128, 256, 384, 512, 640, 736, 808, ..., 1000, 1024] }
  */
 export const splitMatmul = (plan: Pick<MatmulPlan, "m" | "n" | "k" | "batches" | "flops">, threads: number): MatmulSplit => {
   if (threads <= 1 || plan.flops < PARALLEL_MIN_FLOPS || plan.k === 0) return { kind: "single" };
   if (plan.batches >= threads) return { kind: "batches" };
   if (plan.batches === 1 && plan.m >= 8 * threads) {
-    // About three chunks per thread, so a thread that falls behind costs little.
-    return { kind: "rows", chunkRows: Math.max(8, Math.min(GEMM_MC, roundUp(Math.ceil(plan.m / (3 * threads)), 4))) };
+    // Chunks of at least 1/32 of the rows (and 8): every chunk streams all of packed B once.
+    return { kind: "rows", starts: guidedRowStarts(plan.m, threads, Math.max(8, roundUp(Math.ceil(plan.m / 32), GEMM_MR))) };
   }
   if (plan.n >= 4 * GEMM_NR * threads) {
     const cuts = [0];
@@ -79,7 +97,9 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   const split = splitMatmul(plan, usable);
   const nPad = roundUp(plan.n, GEMM_NR);
   const packedBytes = split.kind === "rows" ? 4 * plan.k * nPad : 0;
-  const tableBytes = 8 * plan.batches;
+  const rowStarts = split.kind === "rows" ? split.starts : [];
+  // Batch offset tables (A, then B), then the row starts; packed B after them, 64-byte aligned.
+  const tableBytes = roundUp(8 * plan.batches + 4 * rowStarts.length, 64);
   const block = ctx.heap.allocate(GemmDescriptor.bytes + tableBytes + packedBytes);
   const tables = block + GemmDescriptor.bytes;
   const words = new Int32Array(ctx.heap.buffer, block, (GemmDescriptor.bytes + tableBytes) / 4);
@@ -89,6 +109,7 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
     words[GemmDescriptor.bytes / 4 + t] = 4 * plan.aOffsets[t]!;
     words[GemmDescriptor.bytes / 4 + plan.batches + t] = 4 * plan.bOffsets[t]!;
   }
+  rowStarts.forEach((row, c) => (words[GemmDescriptor.bytes / 4 + 2 * plan.batches + c] = row));
   const set = (field: keyof typeof GemmDescriptor, value: number): void => void (words[GemmDescriptor[field] / 4] = value);
   set("m", plan.m);
   set("n", plan.n);
@@ -105,7 +126,8 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   set("accumulateC", options.accumulate === true ? 1 : 0);
   set("batches", plan.batches);
   if (split.kind === "rows") {
-    set("chunkRows", split.chunkRows);
+    set("chunks", rowStarts.length - 1);
+    set("rowStarts", tables + 8 * plan.batches);
     set("packCols", PACK_COLS);
     set("packTasks", Math.ceil(plan.n / PACK_COLS));
     set("packedB", tables + tableBytes);

@@ -8,8 +8,9 @@
 import { describe, expect, it } from "vitest";
 import { planMatmul } from "../../runtime/matmul/batched.js";
 import { fixedWasmContext, sharedWasmContext, type WasmContext } from "../../runtime/wasm/context.js";
-import { planWasmMatmul, splitMatmul } from "../../runtime/wasm/matmul.js";
+import { guidedRowStarts, planWasmMatmul, splitMatmul } from "../../runtime/wasm/matmul.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
+import { GEMM_MC, GEMM_MR } from "../../runtime/wasm/gemmModule.js";
 import { exactMatmul, outsideBound, randomF32, toHeap, type MatmulCase } from "./support.js";
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -100,11 +101,22 @@ describe.skipIf(!wasmFeatures().simd)("generated GEMM", () => {
 
   it("splits only products worth splitting", () => {
     expect(splitMatmul({ m: 64, n: 64, k: 64, batches: 1, flops: 2 * 64 ** 3 }, 2).kind).toBe("single");
-    expect(splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 * 1024 ** 3 }, 2)).toEqual({ kind: "rows", chunkRows: 128 });
-    expect(splitMatmul({ m: 128, n: 256, k: 784, batches: 1, flops: 2 * 128 * 256 * 784 }, 2)).toEqual({ kind: "rows", chunkRows: 24 });
+    expect(splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 * 1024 ** 3 }, 2)).toEqual({ kind: "rows", starts: [0, 128, 256, 384, 512, 640, 736, 808, 864, 904, 936, 968, 1000, 1024] });
+    expect(splitMatmul({ m: 128, n: 256, k: 784, batches: 1, flops: 2 * 128 * 256 * 784 }, 2)).toEqual({ kind: "rows", starts: [0, 32, 56, 76, 92, 104, 112, 120, 128] });
     expect(splitMatmul({ m: 64, n: 64, k: 512, batches: 8, flops: 8 * 2 * 64 * 64 * 512 }, 2).kind).toBe("batches");
     expect(splitMatmul({ m: 8, n: 1000, k: 400, batches: 1, flops: 2 * 8 * 1000 * 400 }, 2)).toEqual({ kind: "columns", cuts: [0, 504, 1000] });
     expect(splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 * 1024 ** 3 }, 1).kind).toBe("single");
+  });
+
+  it("cuts row chunks that shrink towards the end and cover every row once", () => {
+    for (const [m, threads, minRows] of [[1024, 2, 32], [130, 2, 8], [7, 2, 8], [4096, 4, 8]] as const) {
+      const starts = guidedRowStarts(m, threads, minRows);
+      expect(starts[0]).toBe(0);
+      expect(starts[starts.length - 1]).toBe(m);
+      const sizes = starts.slice(1).map((s, c) => s - starts[c]!);
+      expect(sizes.every((s) => s > 0 && s <= GEMM_MC)).toBe(true);
+      expect(sizes.slice(0, -1).every((s, c) => s >= sizes[c + 1]! && s % GEMM_MR === 0 && s >= Math.min(minRows, m))).toBe(true);
+    }
   });
 
   it.skipIf(!wasmFeatures().threads)("gives identical results with one and two threads, for every split", async () => {

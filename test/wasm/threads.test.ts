@@ -12,7 +12,8 @@ import { Code, encodeModule, ValType } from "../../runtime/wasm/encoder.js";
 import { webAssembly } from "../../runtime/wasm/api.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
 import { WasmHeap } from "../../runtime/wasm/heap.js";
-import { controlBytes, createThreadPool } from "../../runtime/threads/pool.js";
+import { controlBytes, createThreadPool, DEFAULT_SPIN_MILLISECONDS } from "../../runtime/threads/pool.js";
+import { workerSpinMilliseconds } from "../../runtime/wasm/context.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const wasm = webAssembly()!;
@@ -96,5 +97,13 @@ describe.skipIf(!wasmFeatures().threads)("thread pool", () => {
     const report = JSON.parse(child.stdout.trim()) as { started: boolean; threads: number; value: number };
     expect(report).toMatchObject({ started: true, threads: 2, value: 320 });
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe("worker spin setting", () => {
+  it("reads TYPEGRAD_SPIN_MS, else the default", () => {
+    expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: "0.2" })).toBe(0.2);
+    expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: "0" })).toBe(0);
+    for (const bad of [undefined, "", "-1", "fast"]) expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: bad })).toBe(DEFAULT_SPIN_MILLISECONDS);
   });
 });
