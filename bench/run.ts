@@ -7,18 +7,30 @@
  * figure to it (above 1 means typegrad is faster). Peers are optional (`npm run
  * bench:peers` installs them); missing ones print "not installed".
  *
- * Flags: --quick (1 round, short batches), --rounds=N (default 5), --only=matmul|mlp,
- * --sizes=128,256 (matmul sizes), --peers=tfjs-cpu,tfjs-wasm (only these peers).
+ * Then the fast-backend section of `bench/wasm.ts` (matmul and MLP step against
+ * tfjs-wasm, jax-js and onnxruntime) and the model section of `bench/modelPeers.ts` (the
+ * ResNet CNN and the char Transformer training steps against jax-js and tfjs-wasm).
+ *
+ * Flags: --quick (1 round, short batches, every section), --rounds=N (default 5),
+ * --only=matmul|mlp|wasm|models (one section; matmul and mlp are parts of the first),
+ * --sizes=128,256 (matmul sizes, first and wasm sections), --peers=tfjs-cpu,tfjs-wasm
+ * (only these peers, first section).
  */
 import { loadPeers, PEER_LABELS, type Peers } from "./peers.js";
 import { formatBytes, markdownTable, measure, type Contender, type Timing } from "./measure.js";
 import { matmulOrt, matmulOurs, matmulPlainLoop, matmulTf, mlpInterpreter, mlpOrt, mlpOurs, mlpTf, MLP_BATCH } from "./cases.js";
 import { benchExampleCompiles } from "./examples.js";
+import { benchWasm } from "./wasm.js";
+import { benchModels } from "./modelPeers.js";
+
+const SECTIONS = ["matmul", "mlp", "wasm", "models"] as const;
+type Section = (typeof SECTIONS)[number];
 
 interface Flags {
   readonly rounds: number;
   readonly minBatchSeconds: number;
-  readonly only: "matmul" | "mlp" | undefined;
+  readonly quick: boolean;
+  readonly only: Section | undefined;
   readonly sizes: readonly number[];
   readonly peers: ReadonlySet<string> | undefined;
 }
@@ -27,13 +39,13 @@ const parseFlags = (argv: readonly string[]): Flags => {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = argv.includes("--quick");
   const only = value("only");
-  if (only !== undefined && only !== "matmul" && only !== "mlp") throw new Error(`--only must be matmul or mlp, got ${only}`);
+  if (only !== undefined && !(SECTIONS as readonly string[]).includes(only)) throw new Error(`--only must be one of ${SECTIONS.join(", ")}; got ${only}`);
   const sizes = (value("sizes") ?? "128,256,512,1024").split(",").map(Number);
   if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error(`--sizes must be positive integers, got ${value("sizes")}`);
   const peerList = value("peers")?.split(",");
   const unknown = peerList?.find((p) => !(PEER_LABELS as readonly string[]).includes(p));
   if (unknown !== undefined) throw new Error(`--peers takes a comma-separated list of ${PEER_LABELS.join(", ")}; got '${unknown}'`);
-  return { rounds: Number(value("rounds") ?? (quick ? 1 : 5)), minBatchSeconds: quick ? 0.05 : 0.25, only, sizes, peers: peerList === undefined ? undefined : new Set(peerList) };
+  return { rounds: Number(value("rounds") ?? (quick ? 1 : 5)), minBatchSeconds: quick ? 0.05 : 0.25, quick, only: only as Section | undefined, sizes, peers: peerList === undefined ? undefined : new Set(peerList) };
 };
 
 const peerColumns = (peers: Peers): string[] => ["js i-k-j loop", ...PEER_LABELS].filter((l) => l === "js i-k-j loop" || peers.status.has(l));
@@ -103,20 +115,38 @@ const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
 
 const main = async (): Promise<void> => {
   const flags = parseFlags(process.argv.slice(2));
-  const peers = await loadPeers(flags.peers);
-  const lines = [
-    `typegrad benchmark — Node ${process.version}, ${flags.rounds} interleaved round(s), median per implementation`,
-    "",
-    "Peers: " + [...peers.status].map(([label, s]) => `${label}: ${s}`).join("; "),
-  ];
-  if (peers.backends.length === 0 && peers.ort.length === 0) lines.push("(run `npm run bench:peers` to install the peers)");
-  console.log(lines.join("\n") + "\n");
-  if (flags.only !== "mlp") console.log((await benchMatmul(flags, peers)) + "\n");
-  if (flags.only !== "matmul") console.log((await benchMlp(flags, peers)) + "\n");
-  if (flags.only === undefined) console.log(benchExampleCompiles() + "\n");
+  const wants = (section: Section): boolean => flags.only === undefined || flags.only === section;
+  if (wants("matmul") || wants("mlp")) {
+    const peers = await loadPeers(flags.peers);
+    const lines = [
+      `typegrad benchmark — Node ${process.version}, ${flags.rounds} interleaved round(s), median per implementation`,
+      "",
+      "## 1. Issue 4 cases: typegrad (default compile options) against tfjs-cpu, tfjs-wasm, onnxruntime 1 thread and the reference interpreter",
+      "",
+      "Peers: " + [...peers.status].map(([label, s]) => `${label}: ${s}`).join("; "),
+    ];
+    if (peers.backends.length === 0 && peers.ort.length === 0) lines.push("(run `npm run bench:peers` to install the peers)");
+    console.log(lines.join("\n") + "\n");
+    if (wants("matmul")) console.log((await benchMatmul(flags, peers)) + "\n");
+    if (wants("mlp")) console.log((await benchMlp(flags, peers)) + "\n");
+    if (flags.only === undefined) console.log(benchExampleCompiles() + "\n");
+  }
+  if (wants("wasm")) {
+    console.log("## 2. Fast (wasm) backend against tfjs-wasm, jax-js and onnxruntime (`bench/wasm.ts`)\n");
+    console.log((await benchWasm({ rounds: flags.rounds, quick: flags.quick, sizes: flags.sizes })) + "\n");
+  }
+  if (wants("models")) {
+    console.log("## 3. Example models: training step against jax-js and tfjs-wasm (`bench/modelPeers.ts`)\n");
+    console.log(`${flags.rounds} interleaved round(s), medians; typegrad on its default (wasm) backend\n`);
+    console.log((await benchModels({ rounds: flags.rounds, minBatchSeconds: flags.quick ? 0.05 : 0.5, profile: true })) + "\n");
+  }
 };
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+// Exit explicitly: peers' thread pools (and ours) would otherwise keep the process alive.
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -10,6 +10,7 @@
  *
  * Flags: --quick (1 round), --rounds=N (default 5), --only=matmul|mlp, --sizes=128,1024.
  */
+import { pathToFileURL } from "node:url";
 import * as tg from "../src/index.js";
 import { compile, type CompileOptions } from "../runtime/program.js";
 import { tensorValue, type TensorValue } from "../runtime/value.js";
@@ -20,7 +21,8 @@ import { loadPeers } from "./peers.js";
 import { MLP_BATCH, MLP_SIZES, matmulOrt, matmulTf, mlpBatch, mlpOrt, mlpStepGraph, mlpTf, nextName } from "./cases.js";
 import { loadJax, loadOrtThreads, matmulJax, mlpJax } from "./wasmPeers.js";
 
-const values = (n: number, seed: number): Float32Array => {
+/** Deterministic values in [-1, 1) (xorshift32). */
+export const values = (n: number, seed: number): Float32Array => {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -32,12 +34,22 @@ const values = (n: number, seed: number): Float32Array => {
   return out;
 };
 
-const argv = process.argv.slice(2);
-const flag = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const quick = argv.includes("--quick");
-const rounds = Number(flag("rounds") ?? (quick ? 1 : 5));
-const only = flag("only");
-const sizes = (flag("sizes") ?? "128,256,512,1024").split(",").map(Number);
+/** What `benchWasm` runs: rounds, short batches (`quick`), one part only, matmul sizes. */
+export interface WasmBenchOptions {
+  readonly rounds: number;
+  readonly quick: boolean;
+  readonly only?: "matmul" | "mlp" | undefined;
+  readonly sizes: readonly number[];
+}
+
+/** Options from the command line (`--quick`, `--rounds=N`, `--only=matmul|mlp`, `--sizes=128,1024`). */
+export const wasmBenchOptions = (argv: readonly string[]): WasmBenchOptions => {
+  const flag = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const quick = argv.includes("--quick");
+  const only = flag("only");
+  if (only !== undefined && only !== "matmul" && only !== "mlp") throw new Error(`--only must be matmul or mlp, got ${only}`);
+  return { rounds: Number(flag("rounds") ?? (quick ? 1 : 5)), quick, only, sizes: (flag("sizes") ?? "128,256,512,1024").split(",").map(Number) };
+};
 
 const matmulOurs = (n: number, label: string, options: CompileOptions): Contender => {
   const program = compile(tg.buildGraph(tg.matmul(tg.input("a", [n, n], "f32"), tg.input("b", [n, n], "f32"))), options);
@@ -85,14 +97,20 @@ const table = (caseLabel: string, rows: { name: string; timings: Timing[] }[], f
   return markdownTable(header, body);
 };
 
-const main = async (): Promise<void> => {
+/**
+ * The fast-backend section: the header line, the matmul and MLP tables and the targets, as Markdown.
+ * @example console.log(await benchWasm(wasmBenchOptions(["--quick"])));
+ */
+export const benchWasm = async (options: WasmBenchOptions): Promise<string> => {
+  const { rounds, quick, only, sizes } = options;
+  const out: string[] = [];
   const features = wasmFeatures();
   const threads = defaultThreads();
   const tf = await loadPeers(new Set(["tfjs-wasm"]));
   const jax = await loadJax();
   const ort1 = await loadOrtThreads(1);
   const ort2 = await loadOrtThreads(2);
-  console.log(
+  out.push(
     `typegrad fast backend benchmark — Node ${process.version}, ${rounds} interleaved round(s), medians; ` +
       `wasm SIMD ${features.simd}, relaxed SIMD (FMA) ${features.relaxedSimd} (${features.relaxedSimdSource}), threads ${threads}\n` +
       `Peers: tfjs-wasm: ${tf.status.get("tfjs-wasm")}; jax-js: ${jax.status}; onnxruntime: ${ort1.status}\n`,
@@ -113,8 +131,8 @@ const main = async (): Promise<void> => {
       for (const t of timings) results[`matmul ${n} ${t.label}`] = (2 * n ** 3) / t.seconds / 1e9;
       process.stderr.write(`matmul N=${n} done\n`);
     }
-    console.log("### fp32 matmul, GFLOP/s (higher is better; ratio = ours / theirs)\n");
-    console.log(table("case", rows, (t, row) => (2 * Number(row.slice(4)) ** 3) / t.seconds / 1e9, true, 1) + "\n");
+    out.push("### fp32 matmul, GFLOP/s (higher is better; ratio = ours / theirs)\n");
+    out.push(table("case", rows, (t, row) => (2 * Number(row.slice(4)) ** 3) / t.seconds / 1e9, true, 1) + "\n");
   }
   if (only !== "matmul") {
     const initial = tg.initParams(mlpStepGraph(), 42)[0];
@@ -129,9 +147,9 @@ const main = async (): Promise<void> => {
     ];
     const timings = await measure(contenders, { rounds, minBatchSeconds: quick ? 0.2 : 0.6 });
     for (const t of timings) results[`mlp ${t.label}`] = t.seconds * 1000;
-    console.log(`### MLP 784-256-256-10 training step, batch ${MLP_BATCH}, ms (lower is better; ratio = theirs / ours)\n`);
-    console.log(table("case", [{ name: "SGD step", timings }], (t) => t.seconds * 1000, false, 2) + "\n");
-    console.log(`First-step losses (same params and batch): ${contenders.map((c) => `${c.label} ${"firstLoss" in c ? (c as { firstLoss(): number }).firstLoss().toFixed(5) : "?"}`).join(", ")}\n`);
+    out.push(`### MLP 784-256-256-10 training step, batch ${MLP_BATCH}, ms (lower is better; ratio = theirs / ours)\n`);
+    out.push(table("case", [{ name: "SGD step", timings }], (t) => t.seconds * 1000, false, 2) + "\n");
+    out.push(`First-step losses (same params and batch): ${contenders.map((c) => `${c.label} ${"firstLoss" in c ? (c as { firstLoss(): number }).firstLoss().toFixed(5) : "?"}`).join(", ")}\n`);
   }
   const r = (k: string): number | undefined => results[k];
   const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}x`);
@@ -143,13 +161,18 @@ const main = async (): Promise<void> => {
     `- matmul N=1024: ${oursMatmul?.toFixed(1) ?? "n/a"} GFLOP/s (target ≥ 60); vs tfjs-wasm ${ratio(oursMatmul, r("matmul 1024 tfjs-wasm"))} (≥ 2.5x); vs jax-js ${ratio(oursMatmul, r("matmul 1024 jax-js"))} (≥ 3x); vs onnxruntime 2 threads ${ratio(oursMatmul, r("matmul 1024 onnxruntime 2 threads"))} (≥ 0.65x)`,
     `- MLP step: ${oursMlp?.toFixed(2) ?? "n/a"} ms (target ≤ 5); jax-js / ours ${ratio(r("mlp jax-js"), oursMlp)} (≥ 3x)`,
   ];
-  console.log(lines.join("\n"));
+  out.push(lines.join("\n"));
+  return out.join("\n");
 };
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href)
+  benchWasm(wasmBenchOptions(process.argv.slice(2))).then(
+    (text) => {
+      console.log(text);
+      process.exit(0);
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );

@@ -6,6 +6,7 @@
  * return undefined and a reason when the package is missing. jax-js is imported by path
  * from `bench/peers/node_modules` and typed here by hand (only the calls made).
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as path from "node:path";
@@ -18,6 +19,18 @@ import { MLP_BATCH, MLP_LEARNING_RATE, MLP_SIZES, mlpBatch } from "./cases.js";
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const requireFrom = [createRequire(path.join(benchDir, "peers", "package.json")), createRequire(path.join(benchDir, "..", "package.json"))];
 
+/** The version in the package.json of `name` found above a resolved entry file ("?" if none). */
+const versionNear = (resolved: string, name: string): string => {
+  for (let dir = path.dirname(resolved); dir !== path.dirname(dir); dir = path.dirname(dir))
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === name) return pkg.version ?? "?";
+    } catch {
+      // no package.json here: go up
+    }
+  return "?";
+};
+
 const resolve = (name: string): { path: string; version: string } | undefined => {
   for (const req of requireFrom)
     try {
@@ -26,7 +39,8 @@ const resolve = (name: string): { path: string; version: string } | undefined =>
       try {
         version = (req(`${name}/package.json`) as { version?: string }).version ?? "?";
       } catch {
-        // exports may hide package.json: keep "?"
+        // exports may hide package.json: read it from the package directory instead
+        version = versionNear(resolved, name);
       }
       return { path: resolved, version };
     } catch {
