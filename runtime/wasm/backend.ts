@@ -1,8 +1,9 @@
 /**
  * The fast backend of compiled programs: places a plan's arena in the WebAssembly heap
  * and runs its f32 matmuls and convolutions (conv2d and both backprop ops) on the
- * generated GEMM (threaded) and its vectorizable fused groups on generated SIMD
- * functions; every other step keeps its JavaScript kernel, which reads and writes the
+ * generated GEMM (threaded), its vectorizable fused groups on generated SIMD functions,
+ * and sums, means, softmax and logSoftmax over contiguous axes on SIMD reductions; every
+ * other step keeps its JavaScript kernel, which reads and writes the
  * same arena through typed-array views.
  *
  * Takes a program's schedule (once per program: `wasmProgramBackend` compiles the fused
@@ -16,7 +17,7 @@
  * Without WebAssembly SIMD `wasmProgramBackend` returns undefined and programs run on the
  * JavaScript kernels.
  */
-import type { Conv2dParams, OpParams } from "../../src/ops.js";
+import type { Conv2dParams, OpParams, ReduceParams } from "../../src/ops.js";
 import type { MemoryPlan } from "../../compiler/passes/planMemory.js";
 import type { TensorValue } from "../value.js";
 import { sizeOf } from "../kernels/strided.js";
@@ -26,6 +27,7 @@ import { defaultThreads, fixedWasmContext, maxThreads, sharedWasmContext, type W
 import { compileWasmFused, bindWasmFused, type WasmFusedModule } from "./elementwise.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
 import { planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
+import { planWasmReduce, WASM_REDUCE_OPS } from "./reduce.js";
 import { wasmFeatures } from "./features.js";
 import { GEMM_SCRATCH_BYTES, GemmDescriptor } from "./gemmModule.js";
 import { HEAP_ALIGN } from "./heap.js";
@@ -179,6 +181,10 @@ const buildAccelerator = (
       const conv = planWasmConv(ctx, step.node.op as ConvOp, reads.map((r) => shapes[r]!), shapes[step.slot]!, step.node.params as Conv2dParams, shared.threads);
       releases.push(() => conv.free());
       return wrap(step, reads, (out, ins) => conv.run(ins, out));
+    }
+    if (step.kind === "kernel" && WASM_REDUCE_OPS.has(step.node.op) && step.node.dtype === "f32") {
+      const reduce = planWasmReduce(ctx, step.node.op, shapes[reads[0]!]!, step.node.params as ReduceParams);
+      return reduce === undefined ? undefined : wrap(step, reads, (out, ins) => reduce.run(ins[0]!, out));
     }
     if (step.kind === "fused" && shared.compiled !== undefined) {
       const index = shared.fusedIndex.get(step)!;

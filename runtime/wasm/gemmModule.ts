@@ -6,8 +6,9 @@
  * `env.memory` (shared when `shared`) and exporting `gemm(desc, t0, t1, j0, j1, scratch)`,
  * which computes C = A·B (or C += A·B) for batches [t0, t1) and output columns [j0, j1) of
  * the job described at byte address `desc` (layout: `GemmDescriptor`), `gemm_chunks(desc,
- * scratch)`, the same job claimed chunk by chunk by several threads, and the convolution
- * helpers `im2col` and `col2im_add` (`convModule.ts`). Operands are read
+ * scratch)`, the same job claimed chunk by chunk by several threads, the convolution
+ * helpers `im2col` and `col2im_add` (`convModule.ts`) and the reductions `reduce_sum` and
+ * `softmax_rows` (`reduceModule.ts`). Operands are read
  * through byte strides, so transposed A or B are packed straight from the caller's layout
  * and never materialized. Every element of the selected C columns is written (the first
  * K block stores, later blocks accumulate); k must be at least 1 (callers zero-fill for
@@ -18,6 +19,7 @@
  */
 import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
 import { col2imAddFunction, im2colFunction } from "./convModule.js";
+import { reduceSumFunction, softmaxRowsFunction } from "./reduceModule.js";
 import { forLoop, minInto } from "./loops.js";
 
 export const GEMM_MR = 4;
@@ -314,5 +316,5 @@ export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_T
 export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array =>
   encodeModule({
     memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared },
-    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction()],
+    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction(), reduceSumFunction(), softmaxRowsFunction()],
   });
