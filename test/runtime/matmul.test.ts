@@ -12,6 +12,10 @@ import { allocate, type TensorValue } from "../../runtime/value.js";
 
 type Dtype = "f32" | "f64";
 
+// Engine warnings from the whole file: asm.js validation happens on the first product.
+const engineWarnings: string[] = [];
+process.on("warning", (w) => void engineWarnings.push(w.message));
+
 /** Deterministic pseudo-random values in [-1, 1). */
 const values = (n: number, seed: number): number[] => {
   let s = seed >>> 0 || 1;
@@ -181,5 +185,17 @@ describe("tiled matmul against a naive loop", () => {
     const small = scratchFor([planMatmul([4, 4], [4, 4], { transposeA: false, transposeB: false }, [4, 4])]);
     const [a, b] = [new Float64Array(90000), new Float64Array(90000)];
     expect(() => runMatmul(plan, a, b, new Float64Array(90000), small)).toThrow(/scratch too small for 300x300 times 300x300/);
+  });
+});
+
+describe("the asm.js macro-kernel", () => {
+  it("validated and linked without an engine warning (an invalid module silently runs as slower plain JS)", async () => {
+    // Fresh heaps of several sizes, on top of every product run above.
+    for (const [m, n, k] of [[2, 2, 3], [40, 30, 20], [BLOCK_M + 3, BLOCK_N + 1, BLOCK_K + 1]] as const) {
+      const [a, b] = [tensor("f64", [m, k], m), tensor("f64", [k, n], n)];
+      expectClose(run(a, b, false, false), naiveMatmul(a, b, false, false), "f64");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(engineWarnings.filter((w) => /asm\.js/i.test(w))).toEqual([]);
   });
 });
