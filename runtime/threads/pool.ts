@@ -149,13 +149,15 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
     const base = w * SLOT_WORDS;
     let spins = 0;
     let until = 0;
-    while (Atomics.load(words, base + DONE) !== seq) {
+    for (let done = Atomics.load(words, base + DONE); done !== seq; done = Atomics.load(words, base + DONE)) {
       if ((++spins & 255) !== 0) continue;
       if (until === 0) until = performance.now() + WAIT_SPIN_MILLISECONDS;
       if (performance.now() < until) continue;
-      // A long job or a descheduled worker: sleep until notified (re-checking now and then),
-      // so that on a busy machine this thread does not take a core the worker needs.
-      Atomics.wait(words, base + DONE, Atomics.load(words, base + DONE), 50);
+      // A long job or a descheduled worker: sleep until notified, so that on a busy machine
+      // this thread does not take a core the worker needs. Wait on the value just seen to
+      // differ from seq: re-reading it here could see the worker's final store, and
+      // waiting for that value to change would miss its notify (a whole timeout lost).
+      Atomics.wait(words, base + DONE, done, 20);
     }
     if (Atomics.load(words, base + FAILED) !== 0) {
       Atomics.store(words, base + FAILED, 0);
