@@ -76,15 +76,22 @@ const EXP_COEFFICIENTS = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
 
+/** 1.5·2^23: adding it rounds an f32 of magnitude below 2^22 to an integer (ties to even), which its low mantissa bits then hold. */
+const ROUND_MAGIC = 12582912;
+const ROUND_MAGIC_BITS = 0x4b400000;
+
 /** e^x. Arguments are clamped to [-104, 89] first (beyond them the result is 0 or infinity either way). */
 export const vexp = (v: VectorBuilder, x: V): V => {
-  const clamped = v.op2("f32x4Min", v.op2("f32x4Max", x, v.const(-104)), v.const(89));
-  const n = v.op1("f32x4Nearest", v.mulK(clamped, Math.LOG2E));
+  // pmax/pmin are one instruction each (min/max are several) and keep a NaN x: pmax(x, lo) = x < lo ? lo : x.
+  const clamped = v.op2("f32x4Pmin", v.op2("f32x4Pmax", x, v.const(-104)), v.const(89));
+  // n = nearest(x·log2 e) as a float and, from the bits of the rounded sum, as an integer.
+  const t = v.addK(v.mulK(clamped, Math.LOG2E), ROUND_MAGIC);
+  const n = v.addK(t, -ROUND_MAGIC);
   const r = v.sub(v.sub(clamped, v.mulK(n, LN2_HI)), v.mulK(n, LN2_LO));
   const p = v.poly(r, EXP_COEFFICIENTS);
   const y = v.addK(v.add(v.mul(v.mul(p, r), r), r), 1);
   // 2^n as two factors, so n from -150 to 129 stays inside the normal exponent range.
-  return scaleByPowerOfTwo(v, y, v.op1("i32x4TruncSatF32x4S", n));
+  return scaleByPowerOfTwo(v, y, v.op2("i32x4Sub", t, v.constI32(ROUND_MAGIC_BITS)));
 };
 
 /** y · 2^n for i32 lanes n in [-150, 130]. */
