@@ -13,7 +13,8 @@
  * and never materialized. Every element of the selected C columns is written (the first
  * K block stores, later blocks accumulate); k must be at least 1 (callers zero-fill for
  * k = 0). Blocking: B is packed KC x NR panels (NR = 8 columns, zero-padded), A MR x KC
- * panels (MR = 4 rows), KC = 256, MC = 128, NC = 2048. The micro-kernel keeps 8 f32x4
+ * panels (MR = 4 rows), K blocks of the descriptor's `kcBlock` rows (at most KC = 256; see
+ * `balancedKc`), MC = 128, NC = 2048. The micro-kernel keeps 8 f32x4
  * accumulators and loads per k two vectors of B and four splats of A; the k loop is not
  * unrolled (V8 spills registers otherwise).
  */
@@ -51,10 +52,25 @@ export const GemmDescriptor = {
   accumulateC: 88,
   /** Mode 1: address of `chunks + 1` i32 row starts (chunk c is rows [starts[c], starts[c + 1]), at most MC rows). */
   rowStarts: 92,
+  /** Rows of K per block, at most KC (0 means KC): `balancedKc(k)` splits K into equal blocks. */
+  kcBlock: 96,
   bytes: 128,
 } as const;
 
 const { i32, v128 } = ValType;
+
+/**
+ * K rows per block: K split into the fewest blocks of at most KC, all the same size (but the
+ * last), so no block is a sliver that costs a whole pass over C (784 = 4 × 196, not 3 × 256 + 16).
+ * @example balancedKc(784) // 196
+ */
+export const balancedKc = (k: number): number => (k <= GEMM_KC ? Math.max(k, 1) : Math.ceil(k / Math.ceil(k / GEMM_KC)));
+
+/** Loads the descriptor's K block size into `into` (KC where it is 0). */
+const loadKcBlock = (c: Code, desc: number, into: number): void => {
+  c.get(desc).mem("i32Load", GemmDescriptor.kcBlock).set(into);
+  c.get(into).op("i32Eqz").if().i32(GEMM_KC).set(into).end();
+};
 
 /** Pushes `lane < limit ? f32[base + lane·stride] : 0`, reading `base` instead when out of range (always a valid address). */
 const guardedLoad = (c: Code, base: number, stride: number, lane: number, limit: number): void => {
@@ -212,9 +228,10 @@ const gemmLoops = (): FunctionDef => {
   const L = new Locals([i32, i32, i32, i32, i32, i32]);
   const [desc, t0, t1, j0, j1, scratch] = [0, 1, 2, 3, 4, 5];
   const f = L.named(i32, ["m", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "cBatch", "aOffsets", "bOffsets", "accumulateC"]);
-  const { t, at, bt, ct, jc, nc, pc, kc, ic, mc, packedA, packedB, tile } = L.named(i32, ["t", "at", "bt", "ct", "jc", "nc", "pc", "kc", "ic", "mc", "packedA", "packedB", "tile"]);
+  const { t, at, bt, ct, jc, nc, pc, kc, ic, mc, packedA, packedB, tile, kb } = L.named(i32, ["t", "at", "bt", "ct", "jc", "nc", "pc", "kc", "ic", "mc", "packedA", "packedB", "tile", "kb"]);
   const c = new Code();
   for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
+  loadKcBlock(c, desc, kb);
   c.get(scratch).set(packedA);
   c.get(scratch).i32(GEMM_PACK_A_BYTES).op("i32Add").set(packedB);
   c.get(packedB).i32(GEMM_PACK_B_BYTES).op("i32Add").set(tile);
@@ -224,8 +241,8 @@ const gemmLoops = (): FunctionDef => {
     c.get(f.c).get(t).get(f.cBatch).op("i32Mul").op("i32Add").set(ct);
     forLoop(c, jc, (c) => c.get(j0), j1, GEMM_NC, (c) => {
       minInto(c, nc, (c) => c.i32(GEMM_NC), (c) => c.get(j1).get(jc).op("i32Sub"));
-      forLoop(c, pc, (c) => c.i32(0), f.k, GEMM_KC, (c) => {
-        minInto(c, kc, (c) => c.i32(GEMM_KC), (c) => c.get(f.k).get(pc).op("i32Sub"));
+      forLoop(c, pc, (c) => c.i32(0), f.k, (c) => c.get(kb), (c) => {
+        minInto(c, kc, (c) => c.get(kb), (c) => c.get(f.k).get(pc).op("i32Sub"));
         c.get(bt).get(pc).get(f.bRow).op("i32Mul").op("i32Add").get(jc).get(f.bCol).op("i32Mul").op("i32Add");
         c.get(f.bRow).get(f.bCol).get(kc).get(nc).get(packedB).call(PACK_B);
         forLoop(c, ic, (c) => c.i32(0), f.m, GEMM_MC, (c) => {
@@ -257,9 +274,10 @@ const gemmChunks = (): FunctionDef => {
   const L = new Locals([i32, i32]);
   const [desc, scratch] = [0, 1];
   const f = L.named(i32, ["m", "n", "k", "a", "aRow", "aCol", "b", "bRow", "bCol", "c", "ldc", "mode", "batches", "chunks", "packTasks", "packCols", "packedB", "accumulateC", "rowStarts"]);
-  const { claim, i0, mc, pc, kc, nPad, j0, cols, tile, at } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile", "at"]);
+  const { claim, i0, mc, pc, kc, nPad, j0, cols, tile, at, kb } = L.named(i32, ["claim", "i0", "mc", "pc", "kc", "nPad", "j0", "cols", "tile", "at", "kb"]);
   const c = new Code();
   for (const name of Object.keys(f) as (keyof typeof f)[]) c.get(desc).mem("i32Load", GemmDescriptor[name]).set(f[name]);
+  loadKcBlock(c, desc, kb);
   c.get(f.n).i32(GEMM_NR - 1).op("i32Add").i32(-GEMM_NR).op("i32And").set(nPad);
   c.get(scratch).i32(GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES).op("i32Add").set(tile);
   c.block().loop();
@@ -274,8 +292,8 @@ const gemmChunks = (): FunctionDef => {
   // Pack task: columns [j0, j0 + cols) of B, every K block.
   c.get(claim).get(f.packCols).op("i32Mul").set(j0);
   minInto(c, cols, (c) => c.get(f.packCols), (c) => c.get(f.n).get(j0).op("i32Sub"));
-  forLoop(c, pc, (c) => c.i32(0), f.k, GEMM_KC, (c) => {
-    minInto(c, kc, (c) => c.i32(GEMM_KC), (c) => c.get(f.k).get(pc).op("i32Sub"));
+  forLoop(c, pc, (c) => c.i32(0), f.k, (c) => c.get(kb), (c) => {
+    minInto(c, kc, (c) => c.get(kb), (c) => c.get(f.k).get(pc).op("i32Sub"));
     c.get(f.b).get(pc).get(f.bRow).op("i32Mul").op("i32Add").get(j0).get(f.bCol).op("i32Mul").op("i32Add");
     c.get(f.bRow).get(f.bCol).get(kc).get(cols);
     c.get(f.packedB).get(pc).get(nPad).op("i32Mul").i32(4).op("i32Mul").op("i32Add").get(j0).get(kc).op("i32Mul").i32(4).op("i32Mul").op("i32Add");
@@ -292,8 +310,8 @@ const gemmChunks = (): FunctionDef => {
   c.block().loop();
   c.get(desc).atomic("i32Load", GemmDescriptor.packed).get(f.packTasks).op("i32GeU").brIf(1).br(0);
   c.end().end();
-  forLoop(c, pc, (c) => c.i32(0), f.k, GEMM_KC, (c) => {
-    minInto(c, kc, (c) => c.i32(GEMM_KC), (c) => c.get(f.k).get(pc).op("i32Sub"));
+  forLoop(c, pc, (c) => c.i32(0), f.k, (c) => c.get(kb), (c) => {
+    minInto(c, kc, (c) => c.get(kb), (c) => c.get(f.k).get(pc).op("i32Sub"));
     c.get(f.a).get(i0).get(f.aRow).op("i32Mul").op("i32Add").get(pc).get(f.aCol).op("i32Mul").op("i32Add");
     c.get(f.aRow).get(f.aCol).get(mc).get(kc).get(scratch).call(PACK_A);
     c.get(scratch).get(f.packedB).get(pc).get(nPad).op("i32Mul").i32(4).op("i32Mul").op("i32Add");

@@ -11,12 +11,12 @@
  * a worker that wakes late delays at most the (small) chunk it holds.
  * `run(a, b, c)` then only stores three addresses and dispatches. Guarantees: every
  * output element is written (k = 0 gives zeros); every output element is accumulated in
- * the same order (K blocks of 256, k ascending within) whatever the split, so results are
+ * the same order (equal K blocks of at most 256, k ascending within) whatever the split, so results are
  * identical with 1 and 2 threads; operands are only read.
  */
 import type { MatmulPlan } from "../matmul/batched.js";
 import { maxThreads, POOLED_GEMM, POOLED_GEMM_CHUNKS, type WasmContext } from "./context.js";
-import { GEMM_MC, GEMM_MR, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
+import { balancedKc, GEMM_MC, GEMM_MR, GEMM_NR, GemmDescriptor } from "./gemmModule.js";
 
 /** Products below this many flops run on one thread (dispatch and a cold worker cost more than they save). */
 export const PARALLEL_MIN_FLOPS = 4e6;
@@ -125,6 +125,7 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   set("mode", split.kind === "rows" ? 1 : 0);
   set("accumulateC", options.accumulate === true ? 1 : 0);
   set("batches", plan.batches);
+  set("kcBlock", balancedKc(plan.k));
   if (split.kind === "rows") {
     set("chunks", rowStarts.length - 1);
     set("rowStarts", tables + 8 * plan.batches);

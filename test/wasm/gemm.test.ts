@@ -10,7 +10,7 @@ import { planMatmul } from "../../runtime/matmul/batched.js";
 import { fixedWasmContext, sharedWasmContext, type WasmContext } from "../../runtime/wasm/context.js";
 import { guidedRowStarts, planWasmMatmul, splitMatmul } from "../../runtime/wasm/matmul.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
-import { GEMM_MC, GEMM_MR } from "../../runtime/wasm/gemmModule.js";
+import { balancedKc, GEMM_KC, GEMM_MC, GEMM_MR } from "../../runtime/wasm/gemmModule.js";
 import { exactMatmul, outsideBound, randomF32, toHeap, type MatmulCase } from "./support.js";
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -58,7 +58,7 @@ const mm2 = (m: number, k: number, n: number, transposeA = false, transposeB = f
 });
 
 const SIZES: readonly (readonly [number, number, number])[] = [
-  [1, 1, 1], [1, 7, 1], [3, 1, 5], [5, 13, 7], [4, 8, 8], [13, 17, 19], [8, 300, 9], [37, 257, 41], [129, 3, 130], [31, 600, 23], [200, 520, 17],
+  [1, 1, 1], [1, 7, 1], [3, 1, 5], [5, 13, 7], [4, 8, 8], [13, 17, 19], [8, 300, 9], [37, 257, 41], [129, 3, 130], [31, 600, 23], [200, 520, 17], [9, 784, 12],
 ];
 
 const contexts: [string, () => WasmContext][] = [
@@ -106,6 +106,15 @@ describe.skipIf(!wasmFeatures().simd)("generated GEMM", () => {
     expect(splitMatmul({ m: 64, n: 64, k: 512, batches: 8, flops: 8 * 2 * 64 * 64 * 512 }, 2).kind).toBe("batches");
     expect(splitMatmul({ m: 8, n: 1000, k: 400, batches: 1, flops: 2 * 8 * 1000 * 400 }, 2)).toEqual({ kind: "columns", cuts: [0, 504, 1000] });
     expect(splitMatmul({ m: 1024, n: 1024, k: 1024, batches: 1, flops: 2 * 1024 ** 3 }, 1).kind).toBe("single");
+  });
+
+  it("splits K into the fewest equal blocks of at most KC", () => {
+    expect([1, 200, 256, 257, 288, 784, 1024, 1025].map(balancedKc)).toEqual([1, 200, 256, 129, 144, 196, 256, 205]);
+    for (let k = 1; k < 3000; k += 7) {
+      const kc = balancedKc(k);
+      expect(kc).toBeLessThanOrEqual(GEMM_KC);
+      expect(Math.ceil(k / kc)).toBe(Math.ceil(k / GEMM_KC));
+    }
   });
 
   it("cuts row chunks that shrink towards the end and cover every row once", () => {
