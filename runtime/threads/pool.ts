@@ -11,8 +11,8 @@
  * `run(parts)` runs parts[0] on the calling thread and parts[i] on worker i - 1, and
  * returns when all are done (rethrowing a worker's trap); waiting for a worker, the calling
  * thread spins 50 µs, then sleeps in `Atomics.wait` (the worker notifies when done), so a
- * descheduled worker gets the core back instead of competing with a spinning caller. A posted part is claimed by a
- * compare-exchange on its slot's state word: when the calling thread finishes its own
+ * descheduled worker gets the core back instead of competing with a spinning caller. A
+ * posted part is claimed by a compare-exchange on its slot's state word: when the calling thread finishes its own
  * part and a worker has not picked its part up yet (descheduled on a busy machine, or
  * still starting: workers take tens of milliseconds to start), the calling thread takes
  * the part back and runs it itself instead of waiting. Guarantees: workers are
@@ -93,8 +93,8 @@ export interface ThreadPoolOptions {
    * How long an idle worker spins before sleeping (default `DEFAULT_SPIN_MILLISECONDS`).
    * Spinning makes the next dispatch cost about a microsecond instead of the 15+ µs of a
    * wake-up, but a spinning worker takes a core: on a machine busy with other work it
-   * slows the calling thread's own steps (on 2 cores with one other busy process, an MLP
-   * training step took 4.8 ms with 0.25 ms of spin, 6.4 with 1 ms, 4.4 with 0.02–0.05).
+   * slows the calling thread's own steps (2 cores, load average 3.4: an MLP training step
+   * took 4.8 ms with 0.25 ms of spin, 6.4 with 1 ms, 4.4–4.5 with 0.02–0.1).
    */
   readonly spinMilliseconds?: number;
 }
