@@ -28,11 +28,15 @@ const randomValues = (n: number, seed: number): Float32Array => {
 
 // ---------- matmul ----------
 
-/** typegrad: a compiled program for `matmul(a, b)` (output allocated on every run, as users get it). */
+/**
+ * typegrad on its portable JavaScript backend (`backend: "js"`; the fast wasm backend is
+ * timed by `bench/wasm.ts`): a compiled program for `matmul(a, b)` (output allocated on
+ * every run, as users get it).
+ */
 export const matmulOurs = (n: number): Contender => {
   const a = tg.input("a", [n, n], "f32");
   const b = tg.input("b", [n, n], "f32");
-  const program = compile(tg.buildGraph(tg.matmul(a, b)));
+  const program = compile(tg.buildGraph(tg.matmul(a, b)), { backend: "js" });
   const feeds = { a: tensorValue("f32", [n, n], randomValues(n * n, 1)), b: tensorValue("f32", [n, n], randomValues(n * n, 2)) };
   return { label: "typegrad", run: () => void program.run(feeds) };
 };
@@ -133,7 +137,7 @@ export interface MlpOurs extends Contender, LossProbe {
   readonly initialParams: () => Readonly<Record<string, TensorValue>>;
 }
 
-/** typegrad: compile once (timed separately), then one program run per step, params fed back. */
+/** typegrad on its portable JavaScript backend: compile once (timed separately), then one program run per step, params fed back. */
 export const mlpOurs = (): MlpOurs => {
   const batch = mlpBatch();
   const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
@@ -148,7 +152,7 @@ export const mlpOurs = (): MlpOurs => {
     prepare: () => {
       if (program !== undefined) return;
       const t0 = performance.now();
-      program = compile(mlpStepGraph());
+      program = compile(mlpStepGraph(), { backend: "js" });
       compileSeconds = (performance.now() - t0) / 1000;
     },
     run: () => {
