@@ -37,18 +37,30 @@ export interface MeasureOptions {
   readonly minBatchSeconds: number;
 }
 
+/** Warm-up calls per contender: at least this many, and for at least half a timed batch. */
+const WARMUP_CALLS = 3;
+
 /**
- * Times each contender for `rounds` interleaved rounds (after one warm-up call each).
+ * Times each contender for `rounds` interleaved rounds. Each contender first warms up
+ * (at least three calls and half a batch's time: JIT tiers, wasm tier-up, worker start,
+ * first-call planning), and the repetitions per batch are sized from the warm calls, not
+ * the cold first one, so that every contender's batch is long enough.
  * @example const [ours, tfjs] = await measure([oursContender, tfjsContender], { rounds: 5, minBatchSeconds: 0.2 });
  */
 export const measure = async (contenders: readonly Contender[], options: MeasureOptions): Promise<Timing[]> => {
   const reps: number[] = [];
   for (const c of contenders) {
     await c.prepare?.();
-    const t0 = now();
-    await c.run();
-    const once = Math.max(now() - t0, 1e-6);
-    reps.push(Math.max(1, Math.ceil(options.minBatchSeconds / once)));
+    const start = now();
+    let calls = 0;
+    let last = 0;
+    while (calls < WARMUP_CALLS || now() - start < options.minBatchSeconds / 2) {
+      const t0 = now();
+      await c.run();
+      last = now() - t0;
+      calls++;
+    }
+    reps.push(Math.max(1, Math.ceil(options.minBatchSeconds / Math.max(last, 1e-6))));
   }
   const samples: number[][] = contenders.map(() => []);
   for (let round = 0; round < options.rounds; round++)
