@@ -576,7 +576,10 @@ export const benchModels = async (options: ModelBenchOptions): Promise<string> =
       return [(t.seconds * 1000).toFixed(1), `${(t.seconds * 1000 / ours).toFixed(2)}x`];
     });
     rows.push([c.name, ours.toFixed(1), ...cells]);
-    for (const k of contenders) checks.push([c.name.split(" (")[0]!, k.label, k.firstLoss().toFixed(4), k.paramCount().toLocaleString("en-US")]);
+    for (const [i, k] of contenders.entries()) {
+      const ms = timings[i]!.samples.map((x) => x * 1000);
+      checks.push([c.name.split(" (")[0]!, k.label, k.firstLoss().toFixed(4), k.paramCount().toLocaleString("en-US"), `${Math.min(...ms).toFixed(1)}–${Math.max(...ms).toFixed(1)}`]);
+    }
     if (options.profile === true) profiles.push(profileOurs(c, start, 3));
     process.stderr.write(`model ${c.name} done\n`);
   }
@@ -596,7 +599,7 @@ export const benchModels = async (options: ModelBenchOptions): Promise<string> =
     "",
     note.map((n) => `- ${n}`).join("\n"),
     "",
-    markdownTable(["model", "implementation", "first-step loss", "trained params"], checks),
+    markdownTable(["model", "implementation", "first-step loss", "trained params", "ms per step, rounds min–max"], checks),
     ...profiles.flatMap((p) => ["", p]),
   ].join("\n");
 };
