@@ -18,12 +18,16 @@
  * the part back and runs it itself instead of waiting. Guarantees: workers are
  * `unref()`ed and never keep the process alive; `close()` stops them cleanly; every part
  * runs exactly once, so results never depend on which thread ran a part.
+ * `load(module, names)` adds another module's exports (instantiated on the same memory)
+ * to the functions parts may call: the module goes to each worker over a MessagePort, and
+ * a worker instantiates it when it first meets a function index it does not have yet
+ * (`receiveMessageOnPort`, synchronous, so its spin loop never has to return to the event loop).
  */
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { WasmMemory, WasmModule } from "../wasm/api.js";
 
-/** Words of one worker's control slot (a 64-byte cache line each, so workers do not share lines). */
-const SLOT_WORDS = 16;
+/** Words of one worker's control slot (two 64-byte cache lines each, so workers do not share lines). */
+const SLOT_WORDS = 32;
 const SEQ = 0;
 const DONE = 1;
 const SLEEPING = 2;
@@ -48,10 +52,17 @@ export const controlBytes = (workers: number): number => Math.max(workers, 1) * 
 /** The worker's program (CommonJS, evaluated by worker_threads; plain JavaScript because it runs unbundled). */
 const WORKER_SOURCE = `
 "use strict";
-const { workerData } = require("node:worker_threads");
-const { module, memory, exportNames, control, spinMilliseconds } = workerData;
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { module, memory, exportNames, control, spinMilliseconds, port } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const fns = exportNames.map((name) => instance.exports[name]);
+// Modules loaded after start, in the order the caller numbered their functions.
+const loadPending = () => {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const extra = new WebAssembly.Instance(m.message.module, { env: { memory } });
+    for (const name of m.message.exportNames) fns.push(extra.exports[name]);
+  }
+};
 const words = new Int32Array(memory.buffer, control, ${SLOT_WORDS});
 Atomics.store(words, ${READY}, 1);
 let seen = 0;
@@ -72,6 +83,7 @@ for (;;) {
   // The caller may have taken the job back (it ran it itself): then there is nothing to do.
   if (Atomics.compareExchange(words, ${STATE}, seq, 0) !== seq) continue;
   try {
+    if (words[${ARGS}] >= fns.length) loadPending();
     fns[words[${ARGS}]](${Array.from({ length: SLOT_WORDS - ARGS - 1 }, (_, i) => `words[${ARGS + 1 + i}]`).join(", ")});
   } catch (e) {
     Atomics.store(words, ${FAILED}, 1);
@@ -108,6 +120,12 @@ export interface ThreadPool {
    * `threads` parts; each part is a function index into `exportNames`, then its i32 arguments).
    */
   run(parts: readonly (readonly number[])[], local: (args: readonly number[]) => void): void;
+  /**
+   * Makes the exports `exportNames` of `module` (which imports the pool's memory as
+   * `env.memory`) callable by parts; returns the function index of the first, the others
+   * following in order. Loading the same module again returns the same index.
+   */
+  load(module: WasmModule, exportNames: readonly string[]): number;
   /** Resolves true once every worker has started (false if some have not within `timeoutMs`). */
   ready(timeoutMs?: number): Promise<boolean>;
   /** Stops the workers (idempotent). Later runs use the calling thread only. */
@@ -127,7 +145,11 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
   words.fill(0);
   let closed = false;
   const workers: Worker[] = [];
+  const ports: MessagePort[] = [];
   for (let w = 0; w < options.workers; w++) {
+    const channel = new MessageChannel();
+    ports.push(channel.port1);
+    channel.port1.unref();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -136,7 +158,9 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
         exportNames: [...options.exportNames],
         control: control + w * SLOT_WORDS * 4,
         spinMilliseconds: options.spinMilliseconds ?? DEFAULT_SPIN_MILLISECONDS,
+        port: channel.port2,
       },
+      transferList: [channel.port2],
     });
     // A worker that fails to start never sets READY: its parts keep running on the calling thread.
     worker.on("error", () => undefined);
@@ -144,6 +168,8 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
     workers.push(worker);
   }
   const sequence = new Int32Array(options.workers);
+  let functionCount = options.exportNames.length;
+  const loaded = new Map<WasmModule, number>();
 
   const waitDone = (w: number, seq: number): void => {
     const base = w * SLOT_WORDS;
@@ -211,6 +237,16 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
       }
       if (error !== undefined) throw error;
     },
+    load(module, exportNames) {
+      const known = loaded.get(module);
+      if (known !== undefined) return known;
+      const first = functionCount;
+      functionCount += exportNames.length;
+      loaded.set(module, first);
+      // Posted before any part can name these functions; a closed pool runs every part on the caller.
+      if (!closed) for (const port of ports) port.postMessage({ module, exportNames: [...exportNames] });
+      return first;
+    },
     async ready(timeoutMs = 10_000) {
       const started = (): boolean => workers.every((_w, i) => Atomics.load(words, i * SLOT_WORDS + READY) !== 0);
       const deadline = Date.now() + timeoutMs;
@@ -227,6 +263,7 @@ export const createThreadPool = (options: ThreadPoolOptions): ThreadPool => {
         Atomics.notify(words, base + SEQ);
       }
       await Promise.all(workers.map((worker) => worker.terminate()));
+      for (const port of ports) port.close();
     },
   };
 };

@@ -1,7 +1,8 @@
 /**
  * The fast backend of compiled programs: places a plan's arena in the WebAssembly heap
  * and runs its f32 matmuls and convolutions (conv2d and both backprop ops) on the
- * generated GEMM (threaded), its vectorizable fused groups on generated SIMD functions,
+ * generated GEMM (threaded), its vectorizable fused groups on generated SIMD functions
+ * (large ones split across the threads),
  * and sums, means, softmax and logSoftmax over contiguous axes on SIMD reductions; every
  * other step keeps its JavaScript kernel, which reads and writes the
  * same arena through typed-array views.
@@ -24,7 +25,7 @@ import { sizeOf } from "../kernels/strided.js";
 import { planMatmul } from "../matmul/batched.js";
 import { baseSlot, type Schedule, type ScheduledStep } from "../programSchedule.js";
 import { defaultThreads, fixedWasmContext, maxThreads, sharedWasmContext, type WasmContext } from "./context.js";
-import { compileWasmFused, bindWasmFused, type WasmFusedModule } from "./elementwise.js";
+import { compileWasmFused, bindWasmFused, FUSED_SPLIT_ELEMENTS, type WasmFusedModule } from "./elementwise.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
 import { planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
 import { planWasmReduce, WASM_REDUCE_OPS } from "./reduce.js";
@@ -189,7 +190,10 @@ const buildAccelerator = (
     if (step.kind === "fused" && shared.compiled !== undefined) {
       const index = shared.fusedIndex.get(step)!;
       if (shared.compiled.exportNames[index] === undefined) return undefined;
-      const bound = bindWasmFused(ctx, shared.compiled, index, step.emitted, shapes[step.slot]!, reads.map((r) => shapes[r]!));
+      // Workers start only for a group worth splitting.
+      const pool = sizeOf(shapes[step.slot]!) >= FUSED_SPLIT_ELEMENTS ? ctx.pool(shared.threads) : undefined;
+      const threading = pool === undefined ? undefined : { pool, threads: shared.threads };
+      const bound = bindWasmFused(ctx, shared.compiled, index, step.emitted, shapes[step.slot]!, reads.map((r) => shapes[r]!), threading);
       releases.push(() => bound.free());
       return wrap(step, reads, (out, ins) => bound.run(out, ins));
     }

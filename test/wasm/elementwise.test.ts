@@ -13,7 +13,8 @@ import { fuseElementwise } from "../../compiler/passes/fuseElementwise.js";
 import { orThrow } from "../../compiler/errors.js";
 import { bindFusedLoop, compileFusedLoop, emitFusedLoop, type FusedLoopSource } from "../../runtime/codegen/elementwise.js";
 import { sharedWasmContext } from "../../runtime/wasm/context.js";
-import { bindWasmFused, compileWasmFused, wasmFusible } from "../../runtime/wasm/elementwise.js";
+import { bindWasmFused, compileWasmFused, FUSED_SPLIT_ELEMENTS, wasmFusible, type FusedThreads } from "../../runtime/wasm/elementwise.js";
+import { maxThreads } from "../../runtime/wasm/context.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
 import { randomF32, toHeap } from "./support.js";
 
@@ -37,7 +38,7 @@ const ulps = (got: number, want: number): number => {
 };
 
 /** Runs `loop` both ways on inputs of `shapes` (values from `values`) and returns the worst ulp distance. */
-const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: number, k: number) => Float32Array): { worst: number; at: string } => {
+const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: number, k: number) => Float32Array, threading?: FusedThreads): { worst: number; at: string; got: Float32Array } => {
   const shapes = emitted.arrays.map((a) => a.node.shape as number[]);
   const ctx = sharedWasmContext()!;
   const compiled = compileWasmFused([emitted], true)!;
@@ -47,7 +48,7 @@ const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: numb
   bindFusedLoop(emitted, compileFusedLoop(emitted), rootShape, shapes).run(want, inputs);
   const at = inputs.map((x) => toHeap(ctx.heap, x));
   const outAt = toHeap(ctx.heap, new Float32Array(size + 4).fill(12345));
-  const bound = bindWasmFused(ctx, compiled, 0, emitted, rootShape, shapes);
+  const bound = bindWasmFused(ctx, compiled, 0, emitted, rootShape, shapes, threading);
   bound.run(outAt, at);
   const got = new Float32Array(ctx.heap.buffer, outAt, size + 4).slice();
   bound.free();
@@ -59,7 +60,7 @@ const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: numb
     const e = ulps(got[i]!, w);
     if (e > worst) [worst, where] = [e, `[${i}] got ${got[i]} want ${w}`];
   });
-  return { worst, at: where };
+  return { worst, at: where, got };
 };
 
 const uniform = (lo: number, hi: number) => (n: number, k: number): Float32Array => randomF32(n, 7 + k).map((u) => lo + ((u + 1) / 2) * (hi - lo));
@@ -127,5 +128,26 @@ describe.skipIf(!wasmFeatures().simd)("wasm fused elementwise", () => {
     expect(wasmFusible(emitFusedLoop(orThrow(fuseElementwise(tg.buildGraph({ m: tg.greater(x([4]), x([4], "y")) }))).groups[0]!))).toBe(false);
     expect(wasmFusible(loopOf(tg.where(tg.erase(tg.input("m", [4], "bool")), x([4]), x([4], "y"))))).toBe(false);
     expect(wasmFusible(loopOf(tg.tanh(x([4]))))).toBe(true);
+  });
+
+  it.skipIf(!wasmFeatures().threads || maxThreads() < 2)("splits large groups across threads with the same results as one thread, on every access kind", async () => {
+    const pool = sharedWasmContext()!.pool(2)!;
+    expect(await pool.ready()).toBe(true);
+    const threading = { pool, threads: 2 };
+    const cases: [AnyTensor, number[]][] = [
+      [tg.tanh(tg.add(x([129, 257]), x([257], "b"))), [129, 257]],
+      [tg.sub(tg.mul(x([301, 67]), tg.scalar(0.5)), x([301, 67], "g")), [301, 67]],
+      [tg.mul(x([200, 101]), x([], "s")), [200, 101]],
+      [tg.sub(x([130, 131]), x([130, 1], "col")), [130, 131]],
+      [tg.add(x([2, 1, 97]), x([130, 1], "y")), [2, 130, 97]],
+      [tg.gelu(x([FUSED_SPLIT_ELEMENTS + 3])), [FUSED_SPLIT_ELEMENTS + 3]],
+    ];
+    for (const [out, root] of cases) {
+      expect(root.reduce((a, b) => a * b, 1)).toBeGreaterThanOrEqual(FUSED_SPLIT_ELEMENTS);
+      const emitted = loopOf(out);
+      const one = compare(emitted, root, uniform(-3, 3));
+      const two = compare(emitted, root, uniform(-3, 3), threading);
+      expect(two, JSON.stringify(root)).toEqual(one);
+    }
   });
 });

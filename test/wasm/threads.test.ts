@@ -1,7 +1,8 @@
 /**
  * The worker pool: a posted part really runs on the worker; a part the worker has not
  * picked up is taken back and run by the caller; a trap in a worker is rethrown; a closed
- * pool runs everything on the calling thread; and a process whose workers are idle (or
+ * pool runs everything on the calling thread; a module loaded after start runs on the
+ * worker; and a process whose workers are idle (or
  * still spinning) exits on its own, without any shutdown call (checked in a child process).
  */
 import { describe, expect, it } from "vitest";
@@ -75,6 +76,31 @@ describe.skipIf(!wasmFeatures().threads)("thread pool", () => {
     expect(() => pool.run([[0, cell, 0], [1]], slowLocal)).toThrow(/trapped in a worker thread/);
     pool.run([[0, cell, 0], [0, cell + 8, 5]], slowLocal);
     expect(words[2]).toBe(5);
+    await pool.close();
+  });
+
+  it("runs functions of a module loaded after start on the worker, numbered after the pool's own", async () => {
+    const { pool, words, cell } = setup();
+    await pool.ready();
+    const bytes = encodeModule({
+      memory: { module: "env", name: "memory", minPages: 1, maxPages: 16, shared: true },
+      functions: [
+        { exportName: "plus100", params: [i32, i32], results: [], locals: [], body: new Code().get(0).get(1).i32(100).op("i32Add").atomic("i32Store").end() },
+        { exportName: "minus1", params: [i32], results: [], locals: [], body: new Code().get(0).i32(-1).atomic("i32Store").end() },
+      ],
+    });
+    const extra = new wasm.Module(bytes);
+    const first = pool.load(extra, ["plus100", "minus1"]);
+    expect(first).toBe(2);
+    expect(pool.load(extra, ["plus100", "minus1"])).toBe(2);
+    const slowLocal = (args: readonly number[]): void => {
+      const end = performance.now() + 200;
+      while (performance.now() < end);
+      words[(args[1]! - cell) / 4] = 1;
+    };
+    pool.run([[0, cell, 0], [first, cell + 4, 5]], slowLocal);
+    pool.run([[0, cell, 0], [first + 1, cell + 8]], slowLocal);
+    expect([words[1], words[2]]).toEqual([105, -1]);
     await pool.close();
   });
 
