@@ -137,7 +137,40 @@ export interface MlpOurs extends Contender, LossProbe {
   readonly initialParams: () => Readonly<Record<string, TensorValue>>;
 }
 
-/** typegrad on its portable JavaScript backend: compile once (timed separately), then one program run per step, params fed back. */
+/**
+ * One SGD step of a compiled `mlpStepGraph()` per call, params fed back, the way `fit`
+ * runs a trainer: the arrays of the params two steps back (no longer referenced) are
+ * handed to the program for reuse, so a step allocates no fresh param arrays.
+ * @example const step = recyclingMlpStep(program, initial, data); step.run(); step.firstLoss();
+ */
+export const recyclingMlpStep = (
+  program: () => Program,
+  initial: Readonly<Record<string, TensorValue>>,
+  data: Readonly<Record<string, TensorValue>>,
+): { run(): void; params(): Record<string, TensorValue>; firstLoss(): number } => {
+  let params: Record<string, TensorValue> = { ...initial };
+  let previous: Record<string, TensorValue> | undefined;
+  // The initial params are the caller's arrays: never handed out for reuse.
+  let ours = false;
+  let firstLoss = Number.NaN;
+  return {
+    run: () => {
+      const reuse: Record<string, TensorValue> = {};
+      if (previous !== undefined) for (const name of Object.keys(previous)) reuse[nextName(name)] = previous[name]!;
+      const out = program().runNamed({ ...params, ...data }, { reuse });
+      previous = ours ? params : undefined;
+      ours = true;
+      const next: Record<string, TensorValue> = {};
+      for (const name of Object.keys(params)) next[name] = out[nextName(name)]!;
+      params = next;
+      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
+    },
+    params: () => params,
+    firstLoss: () => firstLoss,
+  };
+};
+
+/** typegrad on its portable JavaScript backend: compile once (timed separately), then one program run per step, params fed back (arrays recycled, as `fit` does). */
 export const mlpOurs = (): MlpOurs => {
   const batch = mlpBatch();
   const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
@@ -145,8 +178,7 @@ export const mlpOurs = (): MlpOurs => {
   let compileSeconds = 0;
   const graph = mlpStepGraph();
   const initial = tg.initParams(graph, 42)[0];
-  let params: Record<string, TensorValue> = { ...initial };
-  let firstLoss = Number.NaN;
+  const step = recyclingMlpStep(() => program!, initial, data);
   return {
     label: "typegrad",
     prepare: () => {
@@ -155,16 +187,12 @@ export const mlpOurs = (): MlpOurs => {
       program = compile(mlpStepGraph(), { backend: "js" });
       compileSeconds = (performance.now() - t0) / 1000;
     },
-    run: () => {
-      const out = program!.runNamed({ ...params, ...data });
-      for (const name of Object.keys(params)) params[name] = out[nextName(name)]!;
-      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
-    },
+    run: step.run,
     program: () => program!,
     compileSeconds: () => compileSeconds,
-    feeds: () => ({ ...params, ...data }),
+    feeds: () => ({ ...step.params(), ...data }),
     initialParams: () => initial,
-    firstLoss: () => firstLoss,
+    firstLoss: step.firstLoss,
   };
 };
 

@@ -18,7 +18,7 @@ import { wasmFeatures } from "../runtime/wasm/features.js";
 import { defaultThreads } from "../runtime/wasm/context.js";
 import { markdownTable, measure, type Contender, type Timing } from "./measure.js";
 import { loadPeers } from "./peers.js";
-import { MLP_BATCH, MLP_SIZES, matmulOrt, matmulTf, mlpBatch, mlpOrt, mlpStepGraph, mlpTf, nextName } from "./cases.js";
+import { MLP_BATCH, MLP_SIZES, matmulOrt, matmulTf, mlpBatch, mlpOrt, mlpStepGraph, mlpTf, recyclingMlpStep } from "./cases.js";
 import { loadJax, loadOrtThreads, matmulJax, mlpJax } from "./wasmPeers.js";
 
 /** Deterministic values in [-1, 1) (xorshift32). */
@@ -63,17 +63,8 @@ const mlpOursWith = (label: string, options: CompileOptions, initial: Readonly<R
   const batch = mlpBatch();
   const data = { x: tensorValue("f32", [MLP_BATCH, MLP_SIZES[0]], batch.x), labels: tensorValue("i32", [MLP_BATCH], batch.labels) };
   const program = compile(mlpStepGraph(), options);
-  const params: Record<string, TensorValue> = { ...initial };
-  let firstLoss = Number.NaN;
-  return {
-    label,
-    run: () => {
-      const out = program.runNamed({ ...params, ...data });
-      for (const name of Object.keys(params)) params[name] = out[nextName(name)]!;
-      if (Number.isNaN(firstLoss)) firstLoss = out.loss!.data[0]!;
-    },
-    firstLoss: () => firstLoss,
-  };
+  const step = recyclingMlpStep(() => program, initial, data);
+  return { label, run: step.run, firstLoss: step.firstLoss };
 };
 
 const table = (caseLabel: string, rows: { name: string; timings: Timing[] }[], figure: (t: Timing, row: string) => number, higherIsBetter: boolean, digits: number): string => {
