@@ -44,7 +44,7 @@ const uniform = (n: number, seed: number): Float32Array => values(n, seed).map((
 
 const ints = (n: number, bound: number, seed: number): Int32Array => Int32Array.from(uniform(n, seed), (u) => Math.min(bound - 1, Math.floor(u * bound)));
 
-interface ModelCase {
+export interface ModelCase {
   readonly name: string;
   readonly batch: number;
   /** The typegrad trainer (the example's loss and params, plain Adam). */
@@ -53,7 +53,7 @@ interface ModelCase {
   readonly feeds: Readonly<Record<string, TensorValue>>;
 }
 
-const resnetCase = (): ModelCase => {
+export const resnetCase = (): ModelCase => {
   const b = RESNET_BATCH;
   return {
     name: `ResNet CNN (MNIST 28x28), batch ${b}`,
@@ -63,7 +63,7 @@ const resnetCase = (): ModelCase => {
   };
 };
 
-const transformerCase = (): ModelCase => {
+export const transformerCase = (): ModelCase => {
   const [b, t, v] = [TRANSFORMER_BATCH, chars.CONTEXT, chars.vocab.length];
   return {
     name: `char Transformer (${chars.BLOCKS} blocks, dim ${chars.DIM}, ${chars.HEADS} heads, context ${t}), batch ${b}`,
@@ -530,16 +530,19 @@ export interface ModelBenchOptions {
   readonly profile?: boolean;
 }
 
+/** Rows of the slowest-steps tables. */
+const PROFILE_ROWS = Number(process.env.PROFILE_ROWS ?? 12);
+
 /** The slowest steps of our compiled step program on the case's feeds. */
-const profileOurs = (c: ModelCase, state: tg.TrainState, runs: number): string => {
+export const profileOurs = (c: ModelCase, state: tg.TrainState, runs: number): string => {
   const program = compile(c.trainer.stepGraph.graph, { allowExtraFeeds: true });
   const scalar = (v: number, dtype: "f32" | "i32" = "f32"): TensorValue => tg.tensorValue(dtype, [], dtype === "f32" ? Float32Array.of(v) : Int32Array.of(v));
   const feeds = { ...c.feeds, ...state.params, ...state.optimizer, [c.trainer.stepGraph.lrInput]: scalar(LEARNING_RATE), [c.trainer.stepGraph.stepInput]: scalar(1), [tg.STEP_KEY_INPUT]: scalar(1, "i32") };
   const rows = program
     .profile(feeds, runs)
-    .slice(0, 8)
-    .map((s) => [`${s.step.kind} ${s.step.ops.slice(0, 6).join(" → ")}${s.step.ops.length > 6 ? " …" : ""}`, `[${s.step.shape.join(", ")}]`, s.ms.toFixed(2)]);
-  return markdownTable([`slowest steps of our ${c.name.split(" (")[0]} step`, "output shape", "ms"], rows);
+    .slice(0, PROFILE_ROWS)
+    .map((s) => [`${s.step.kind} ${s.step.ops.slice(0, 6).join(" → ")}${s.step.ops.length > 6 ? " …" : ""}`, s.step.backend, `[${s.step.shape.join(", ")}]`, s.ms.toFixed(2)]);
+  return markdownTable([`slowest steps of our ${c.name.split(" (")[0]} step`, "backend", "output shape", "ms"], rows);
 };
 
 /**

@@ -184,7 +184,7 @@ const buildAccelerator = (
       return wrap(step, reads, (out, ins) => conv.run(ins, out));
     }
     if (step.kind === "kernel" && WASM_REDUCE_OPS.has(step.node.op) && step.node.dtype === "f32") {
-      const reduce = planWasmReduce(ctx, step.node.op, shapes[reads[0]!]!, step.node.params as ReduceParams);
+      const reduce = planWasmReduce(ctx, step.node.op, shapes[reads[0]!]!, step.node.params as ReduceParams, shared.threads);
       return reduce === undefined ? undefined : wrap(step, reads, (out, ins) => reduce.run(ins[0]!, out));
     }
     if (step.kind === "fused" && shared.compiled !== undefined) {

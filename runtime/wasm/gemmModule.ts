@@ -20,7 +20,7 @@
  */
 import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
 import { col2imAddFunction, im2colFunction } from "./convModule.js";
-import { reduceSumFunction, softmaxRowsFunction } from "./reduceModule.js";
+import { reduceSumBitsFunction, reduceSumFunction, softmaxRowsFunction } from "./reduceModule.js";
 import { forLoop, minInto } from "./loops.js";
 
 export const GEMM_MR = 4;
@@ -331,8 +331,8 @@ export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_T
  * The GEMM module's bytes.
  * @example new WebAssembly.Module(gemmModuleBytes({ fma: wasmFeatures().relaxedSimd, shared: true }));
  */
-export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array =>
-  encodeModule({
-    memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared },
-    functions: [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction(), reduceSumFunction(), softmaxRowsFunction()],
-  });
+export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array => {
+  const functions = [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction(), reduceSumFunction(), softmaxRowsFunction()];
+  functions.push(reduceSumBitsFunction(functions.findIndex((f) => f.exportName === "reduce_sum")));
+  return encodeModule({ memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared }, functions });
+};

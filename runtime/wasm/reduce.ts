@@ -11,7 +11,8 @@
  * double).
  */
 import type { ReduceParams } from "../../src/ops.js";
-import type { WasmContext } from "./context.js";
+import { POOLED_EXPORTS, type WasmContext } from "./context.js";
+import type { ThreadPool } from "../threads/pool.js";
 
 export const WASM_REDUCE_OPS: ReadonlySet<string> = new Set(["sum", "mean", "softmax", "logSoftmax"]);
 
@@ -24,11 +25,18 @@ type SoftmaxRows = (x: number, out: number, rows: number, n: number, log: number
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
+/** Elements below which a reduction runs on the calling thread alone (as for fused groups). */
+export const REDUCE_SPLIT_ELEMENTS = 16384;
+
 /**
- * Plans a reduction, or undefined when it stays in JavaScript.
+ * Plans a reduction, or undefined when it stays in JavaScript. With `threads` > 1 and at
+ * least `REDUCE_SPLIT_ELEMENTS` elements, softmax rows (and, for sums, the outer index)
+ * are cut into one contiguous range per thread; each row or output element is computed by
+ * the same instructions either way, so results do not depend on the split.
  * @example planWasmReduce(ctx, "sum", [128, 256], { axes: [0], keepdims: false })?.run(xAt, outAt);
  */
-export const planWasmReduce = (ctx: WasmContext, op: string, shape: readonly number[], params: ReduceParams | { readonly axis: number }): WasmReduce | undefined => {
+export const planWasmReduce = (ctx: WasmContext, op: string, shape: readonly number[], params: ReduceParams | { readonly axis: number }, threads = 1): WasmReduce | undefined => {
+  const poolFor = (outer: number): ThreadPool | undefined => (threads > 1 && outer > 1 && product(shape) >= REDUCE_SPLIT_ELEMENTS ? ctx.pool(threads) : undefined);
   if (op === "softmax" || op === "logSoftmax") {
     const axis = (params as { readonly axis: number }).axis;
     const n = shape[shape.length - 1] ?? 1;
@@ -36,7 +44,8 @@ export const planWasmReduce = (ctx: WasmContext, op: string, shape: readonly num
     const rows = product(shape.slice(0, -1));
     const fn = ctx.exports.softmax_rows as SoftmaxRows;
     const log = op === "logSoftmax" ? 1 : 0;
-    return { run: (x, out) => fn(x, out, rows, n, log) };
+    const split = splitOuter(poolFor(rows), threads, rows, 4 * n, 4 * n, POOLED_EXPORTS.indexOf("softmax_rows"), (x, out, count) => [x, out, count, n, log]);
+    return split === undefined ? { run: (x, out) => fn(x, out, rows, n, log) } : { run: (x, out) => split(x, out, (a) => fn(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!)) };
   }
   if (op !== "sum" && op !== "mean") return undefined;
   const axes = (params as ReduceParams).axes;
@@ -48,5 +57,31 @@ export const planWasmReduce = (ctx: WasmContext, op: string, shape: readonly num
   const inner = product(shape.slice(last + 1));
   const fn = ctx.exports.reduce_sum as ReduceSum;
   const scale = op === "mean" ? 1 / reduced : 1;
-  return { run: (x, out) => fn(x, out, outer, reduced, inner, scale) };
+  // `scale` is an f32 argument: workers take i32 words, so it travels as its bit pattern.
+  const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0]!;
+  const split = splitOuter(poolFor(outer), threads, outer, 4 * reduced * inner, 4 * inner, POOLED_EXPORTS.indexOf("reduce_sum_bits"), (x, out, count) => [x, out, count, reduced, inner, scaleBits]);
+  return split === undefined ? { run: (x, out) => fn(x, out, outer, reduced, inner, scale) } : { run: (x, out) => split(x, out, (a) => fn(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, scale)) };
+};
+
+/**
+ * Runs `count` outer units (x advancing `xStride` bytes, out `outStride` per unit) as one
+ * contiguous range per thread; undefined without a pool.
+ */
+const splitOuter = (
+  pool: ThreadPool | undefined,
+  threads: number,
+  count: number,
+  xStride: number,
+  outStride: number,
+  fnIndex: number,
+  argsOf: (x: number, out: number, count: number) => number[],
+): ((x: number, out: number, local: (part: readonly number[]) => void) => void) | undefined => {
+  if (pool === undefined) return undefined;
+  const parts = Math.min(threads, pool.threads, count);
+  if (parts < 2) return undefined;
+  const cuts = Array.from({ length: parts + 1 }, (_, t) => Math.round((count * t) / parts));
+  return (x, out, local) => {
+    const work = cuts.slice(0, -1).map((start, t) => [fnIndex, ...argsOf(x + start * xStride, out + start * outStride, cuts[t + 1]! - start)]);
+    pool.run(work, local);
+  };
 };

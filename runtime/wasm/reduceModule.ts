@@ -3,7 +3,9 @@
  * - `reduce_sum(x, out, outer, reduced, inner, scale)`: x viewed as [outer, reduced,
  *   inner]; out[o, i] = scale · Σ_r x[o, r, i] (sum: scale 1; mean: 1/reduced);
  * - `softmax_rows(x, out, rows, n, log)`: along the last axis of [rows, n], the softmax
- *   (log = 0) or logSoftmax (log = 1), with the row maximum subtracted first.
+ *   (log = 0) or logSoftmax (log = 1), with the row maximum subtracted first;
+ * - `reduce_sum_bits(x, out, outer, reduced, inner, scaleBits)`: `reduce_sum` with the
+ *   scale passed as the i32 bit pattern of the f32 (worker threads pass i32 words only).
  *
  * Takes byte addresses in the module's memory. Guarantees: every output element is
  * written; sums accumulate in f32 (one vector of partial sums per four outputs, or four
@@ -151,4 +153,16 @@ export const softmaxRowsFunction = (): FunctionDef => {
   });
   c.end();
   return { exportName: "softmax_rows", params: L.params, results: [], locals: L.locals, body: c };
+};
+
+/**
+ * `reduce_sum` taking its scale as the bits of an f32 (`reduceSum` is that function's index in the module).
+ * @example functions.push(reduceSumBitsFunction(7));
+ */
+export const reduceSumBitsFunction = (reduceSum: number): FunctionDef => {
+  const L = new Locals([i32, i32, i32, i32, i32, i32]);
+  const c = new Code();
+  for (let k = 0; k < 5; k++) c.get(k);
+  c.get(5).op("f32ReinterpretI32").call(reduceSum).end();
+  return { exportName: "reduce_sum_bits", params: L.params, results: [], locals: L.locals, body: c };
 };

@@ -10,9 +10,9 @@ import * as tg from "../../src/index.js";
 import { compile } from "../../runtime/program.js";
 import { tensorValue, type TensorValue } from "../../runtime/value.js";
 import { reduceKernels } from "../../runtime/kernels/reduce.js";
-import { sharedWasmContext } from "../../runtime/wasm/context.js";
+import { maxThreads, sharedWasmContext } from "../../runtime/wasm/context.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
-import { planWasmReduce } from "../../runtime/wasm/reduce.js";
+import { planWasmReduce, REDUCE_SPLIT_ELEMENTS } from "../../runtime/wasm/reduce.js";
 import { f32Mismatches, randomF32, toHeap } from "./support.js";
 
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -33,10 +33,10 @@ const reference = (c: Case, x: Float32Array): Float32Array => {
   return out.data as Float32Array;
 };
 
-const runWasm = (c: Case, x: Float32Array): Float32Array => {
+const runWasm = (c: Case, x: Float32Array, threads = 1): Float32Array => {
   const ctx = sharedWasmContext()!;
   const params = c.op === "sum" || c.op === "mean" ? { axes: c.axes, keepdims: false } : { axis: c.shape.length - 1 };
-  const plan = planWasmReduce(ctx, c.op, c.shape, params);
+  const plan = planWasmReduce(ctx, c.op, c.shape, params, threads);
   expect(plan, JSON.stringify(c)).toBeDefined();
   const outSize = c.op === "sum" || c.op === "mean" ? size(c.shape.filter((_, i) => !c.axes.includes(i))) : size(c.shape);
   const xAt = toHeap(ctx.heap, x);
@@ -149,5 +149,24 @@ describe.skipIf(!wasmFeatures().simd || !wasmFeatures().threads)("wasm reduction
     const got = fast.runNamed(feeds);
     const want = compile(graph, { backend: "js" }).runNamed(feeds);
     for (const name of Object.keys(want)) expect(f32Mismatches(got[name]!.data, want[name]!.data, 1e-5, 1e-5), name).toEqual([]);
+  });
+
+  it.skipIf(!wasmFeatures().threads || maxThreads() < 2)("split across two threads: the same bits as one thread, and within tolerance of the JS kernels", async () => {
+    expect(await sharedWasmContext()!.pool(2)!.ready()).toBe(true);
+    const cases: Case[] = [
+      { op: "softmax", shape: [32, 4, 64, 65] },
+      { op: "logSoftmax", shape: [257, 75] },
+      { op: "sum", shape: [2048, 64], axes: [1] },
+      { op: "mean", shape: [2049, 3, 11], axes: [1] },
+      { op: "mean", shape: [3, 4096, 5], axes: [1, 2] },
+    ];
+    for (const c of cases) {
+      expect(size(c.shape)).toBeGreaterThanOrEqual(REDUCE_SPLIT_ELEMENTS);
+      const x = randomF32(size(c.shape), 11).map((v) => 4 * v);
+      const one = runWasm(c, x);
+      const two = runWasm(c, x, 2);
+      expect(f32Mismatches(two, reference(c, x), 2e-5, 2e-5), JSON.stringify(c)).toEqual([]);
+      expect([...two], JSON.stringify(c)).toEqual([...one]);
+    }
   });
 });
