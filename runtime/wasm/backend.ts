@@ -20,7 +20,7 @@
  */
 import type { Conv2dParams, OpParams, ReduceParams } from "../../src/ops.js";
 import type { MemoryPlan } from "../../compiler/passes/planMemory.js";
-import type { TensorValue } from "../value.js";
+import { bytesPerElement, type TensorValue } from "../value.js";
 import { sizeOf } from "../kernels/strided.js";
 import { planMatmul } from "../matmul/batched.js";
 import { baseSlot, type Schedule, type ScheduledStep } from "../programSchedule.js";
@@ -114,9 +114,11 @@ const buildAccelerator = (
   memory: MemoryPlan,
   shared: Shared,
 ): PlanAccelerator => {
-  const f32Bytes = (slot: number): number => 4 * sizeOf(shapes[slot]!);
+  /** Bytes of a slot's value (its dtype's element size: f32 steps, bool masks of fused groups). */
+  const bytesOf = (slot: number): number => bytesPerElement(schedule.slotNodes[slot]!.dtype) * sizeOf(shapes[slot]!);
+  const bytesView = (v: TensorValue): Uint8Array => new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
   const external = externalSlots(schedule, memory);
-  const stagedBytes = [...external].reduce((acc, s) => acc + roundUp(Math.max(f32Bytes(s), 1), HEAP_ALIGN), 0);
+  const stagedBytes = [...external].reduce((acc, s) => acc + roundUp(Math.max(bytesOf(s), 1), HEAP_ALIGN), 0);
   const ctx = (shared.privateHeap ? undefined : sharedWasmContext()) ?? fixedWasmContext(memory.peakBytes + stagedBytes + 2 * GEMM_SCRATCH_BYTES + heapOverhead(schedule, shapes));
   if (ctx === undefined) throw new Error("typegrad: WebAssembly SIMD validated but no wasm context could be created");
   const blocks: number[] = [];
@@ -131,12 +133,12 @@ const buildAccelerator = (
     if (offset !== undefined) return arenaAt + offset;
     let rec = staging.get(base);
     if (rec === undefined) {
-      rec = { at: ctx.heap.allocate(Math.max(f32Bytes(base), 1)), vals: undefined };
+      rec = { at: ctx.heap.allocate(Math.max(bytesOf(base), 1)), vals: undefined };
       blocks.push(rec.at);
       staging.set(base, rec);
       const st = schedule.storage[base];
       // Constants never change: staged once.
-      if (st?.kind === "constant") new Float32Array(ctx.heap.buffer, rec.at, sizeOf(shapes[base]!)).set(st.value.data as Float32Array);
+      if (st?.kind === "constant") new Uint8Array(ctx.heap.buffer, rec.at, bytesOf(base)).set(bytesView(st.value));
     }
     return rec.at;
   };
@@ -145,14 +147,14 @@ const buildAccelerator = (
     const base = baseSlot(schedule.storage, slot);
     const rec = staging.get(base);
     if (rec === undefined || rec.vals === vals || schedule.storage[base]?.kind === "constant") return;
-    new Float32Array(ctx.heap.buffer, rec.at, sizeOf(shapes[base]!)).set(vals[base]!.data as Float32Array);
+    new Uint8Array(ctx.heap.buffer, rec.at, bytesOf(base)).set(bytesView(vals[base]!));
     rec.vals = vals;
   };
   /** Copies a wasm-written output from staging into the run's fresh array (and marks the staging current). */
   const stageOut = (slot: number, vals: TensorValue[]): void => {
     const rec = staging.get(slot);
     if (rec === undefined) return;
-    (vals[slot]!.data as Float32Array).set(new Float32Array(ctx.heap.buffer, rec.at, sizeOf(shapes[slot]!)));
+    bytesView(vals[slot]!).set(new Uint8Array(ctx.heap.buffer, rec.at, bytesOf(slot)));
     rec.vals = vals;
   };
   const releases: (() => void)[] = [];

@@ -3,8 +3,9 @@
  *
  * Takes the fused loops a program's schedule emitted (`runtime/codegen/elementwise.ts`:
  * the group, how each external input is read, the row tables for general broadcasting).
- * `wasmFusible` says whether a group can run here: an f32 root; f32 or bool members (bools
- * live as lane masks, never stored); f32 external inputs (any one-value literal); no op
+ * `wasmFusible` says whether a group can run here: an f32 or bool root; f32 or bool
+ * members and external inputs (bools are bytes of 0/1 in memory and lane masks inside the
+ * loop: loaded four bytes at a time and widened, stored narrowed back to bytes); no op
  * without a vector form (sin, cos, pow). `compileWasmFused` emits one module holding a
  * function per supported group; `bindWasmFused` fixes a function to concrete shapes
  * (row tables copied into the heap). Guarantees: the same access rules as the JS loop, so
@@ -21,6 +22,7 @@ import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder
 import { webAssembly, type WasmModule } from "./api.js";
 import type { WasmContext } from "./context.js";
 import { MAX_POOL_ARGS, type ThreadPool } from "../threads/pool.js";
+import { bytesPerElement } from "../value.js";
 import { VectorBuilder, verf, vexp, vgelu, vlog, vsigmoid, vsoftplus, vtanh, type V } from "./vmath.js";
 
 type Emit<K extends FusibleOp> = (v: VectorBuilder, node: Extract<Node, { op: K }>, args: readonly V[]) => V;
@@ -90,7 +92,7 @@ const ORDERED_COMPARES: ReadonlySet<string> = new Set(["less", "lessEqual", "gre
  */
 export const wasmFusible = (emitted: FusedLoopSource): boolean => {
   const { group } = emitted;
-  if (group.root.dtype !== "f32") return false;
+  if (group.root.dtype !== "f32" && group.root.dtype !== "bool") return false;
   const members = new Set<Node>(group.members);
   for (const m of group.members) {
     if (m.dtype !== "f32" && m.dtype !== "bool") return false;
@@ -98,7 +100,7 @@ export const wasmFusible = (emitted: FusedLoopSource): boolean => {
     if (m.inputs.some((i) => i.dtype !== "f32" && i.dtype !== "bool")) return false;
     if (ORDERED_COMPARES.has(m.op) && m.inputs.some((i) => i.dtype !== "f32")) return false;
   }
-  return emitted.inputs.every((input) => (input.access.kind === "literal" ? input.node.dtype === "f32" || input.node.dtype === "bool" : input.node.dtype === "f32" && !members.has(input.node)));
+  return emitted.inputs.every((input) => (input.node.dtype === "f32" || input.node.dtype === "bool") && !members.has(input.node));
 };
 
 /** How one step of the loop reads its inputs: whole vectors, or one element splat across the lanes (the tail). */
@@ -140,10 +142,19 @@ const fusedFunction = (emitted: FusedLoopSource, exportName: string): FunctionDe
         return;
       }
       const t = L.add(v128);
-      if (a.kind === "full") c.get(ptr(k)).get(i).op("i32Add");
-      else c.get(rowBase[k]!).get(i).op("i32Add").get(r).op("i32Sub");
-      if (width === "vector") c.simdMem("v128Load");
-      else c.simdMem("v128Load32Splat");
+      const bool = input.node.dtype === "bool";
+      // The element offset of i (a byte offset into the f32-sized loop), in this array's bytes.
+      const scaled = (): void => void (bool && c.i32(2).op("i32ShrU"));
+      if (a.kind === "full") c.get(ptr(k)).get(i);
+      else c.get(rowBase[k]!).get(i).get(r).op("i32Sub");
+      scaled();
+      c.op("i32Add");
+      if (!bool) c.simdMem(width === "vector" ? "v128Load" : "v128Load32Splat");
+      else {
+        if (width === "vector") c.simdMem("v128Load32Zero").simd("i16x8ExtendLowI8x16U").simd("i32x4ExtendLowI16x8U");
+        else c.mem("i32Load8U").simd("i32x4Splat");
+        c.i32x4(0).simd("i32x4Ne");
+      }
       c.set(t);
       values.set(input.node, t);
     });
@@ -154,18 +165,36 @@ const fusedFunction = (emitted: FusedLoopSource, exportName: string): FunctionDe
     return values.get(emitted.group.root)!;
   };
 
+  const boolRoot = emitted.group.root.dtype === "bool";
+  const narrowed = boolRoot ? L.add(v128) : -1;
   /** for (; i < limit; i += step) out[i] = group(i). */
   const loop = (limit: number, width: Width): void => {
     c.block().loop().get(i).get(limit).op("i32GeU").brIf(1);
     const result = compute(width);
-    c.get(out).get(i).op("i32Add");
-    if (width === "vector") c.get(result).simdMem("v128Store");
-    else c.get(result).lane("f32x4ExtractLane", 0).mem("f32Store");
+    if (!boolRoot) {
+      c.get(out).get(i).op("i32Add");
+      if (width === "vector") c.get(result).simdMem("v128Store");
+      else c.get(result).lane("f32x4ExtractLane", 0).mem("f32Store");
+    } else {
+      // Masks (-1/0 lanes) to bytes of 0/1 at out + element index.
+      c.get(out).get(i).i32(2).op("i32ShrU").op("i32Add");
+      if (width === "vector") {
+        c.get(result).get(result).simd("i16x8NarrowI32x4S").set(narrowed);
+        c.get(narrowed).get(narrowed).simd("i8x16NarrowI16x8S").lane("i32x4ExtractLane", 0).i32(0x01010101).op("i32And").mem("i32Store");
+      } else c.get(result).lane("i32x4ExtractLane", 0).i32(1).op("i32And").mem("i32Store8");
+    }
     c.get(i).i32(width === "vector" ? 16 : 4).op("i32Add").set(i).br(0).end().end();
   };
 
+  /** Splats the value at the address on the stack into `splat[k]` (a mask for bools). */
+  const splatFrom = (k: number): void => {
+    if (arrays[k]!.node.dtype === "bool") c.mem("i32Load8U").simd("i32x4Splat").i32x4(0).simd("i32x4Ne").set(splat[k]!);
+    else c.mem("f32Load").simd("f32x4Splat").set(splat[k]!);
+  };
   arrays.forEach((a, k) => {
-    if (a.access.kind === "scalar") c.get(ptr(k)).mem("f32Load").simd("f32x4Splat").set(splat[k]!);
+    if (a.access.kind !== "scalar") return;
+    c.get(ptr(k));
+    splatFrom(k);
   });
   c.i32(0).set(i);
   if (!emitted.byRows) {
@@ -183,8 +212,10 @@ const fusedFunction = (emitted: FusedLoopSource, exportName: string): FunctionDe
     arrays.forEach((a, k) => {
       if (a.access.kind !== "rows") return;
       // Element offset of this row in the operand: table[row index], row index = r / (4·len).
-      c.get(ptr(k)).get(tableOf.get(k)!).get(r).get(len).i32(4).op("i32Mul").op("i32DivU").i32(4).op("i32Mul").op("i32Add").mem("i32Load").i32(4).op("i32Mul").op("i32Add");
-      if (a.access.innerStride === 0) c.mem("f32Load").simd("f32x4Splat").set(splat[k]!);
+      c.get(ptr(k)).get(tableOf.get(k)!).get(r).get(len).i32(4).op("i32Mul").op("i32DivU").i32(4).op("i32Mul").op("i32Add").mem("i32Load");
+      if (a.node.dtype !== "bool") c.i32(4).op("i32Mul");
+      c.op("i32Add");
+      if (a.access.innerStride === 0) splatFrom(k);
       else c.set(rowBase[k]!);
     });
     c.get(len).i32(-4).op("i32And").i32(4).op("i32Mul").get(r).op("i32Add").set(end);
@@ -323,6 +354,8 @@ const planFusedSplit = (
   let tableSlot = 0;
   const tableOfArray = arrays.map((a) => (a.access.kind === "rows" ? 3 + arrays.length + tableSlot++ : -1));
   const parts = cuts.slice(0, -1).map(() => new Array<number>(arity + 1).fill(0));
+  const rootBytes = bytesPerElement(emitted.group.root.dtype);
+  const elementBytes = arrays.map((a) => bytesPerElement(a.node.dtype));
   return {
     run(args, fn) {
       for (let t = 0; t < count; t++) {
@@ -330,11 +363,11 @@ const planFusedSplit = (
         const part = parts[t]!;
         part[0] = fnIndex;
         for (let a = 0; a < arity; a++) part[a + 1] = args[a]!;
-        part[1] = args[0]! + 4 * start;
+        part[1] = args[0]! + rootBytes * start;
         part[2] = cuts[t + 1]! - start;
         for (let k = 0; k < arrays.length; k++) {
           const kind = arrays[k]!.access.kind;
-          if (kind === "full") part[4 + k] = args[3 + k]! + 4 * start;
+          if (kind === "full") part[4 + k] = args[3 + k]! + elementBytes[k]! * start;
           else if (kind === "rows") part[1 + tableOfArray[k]!] = args[tableOfArray[k]!]! + 4 * (start / len);
         }
       }

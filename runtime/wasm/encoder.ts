@@ -78,7 +78,8 @@ export const SimdOpcode = {
   f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
   f64x2Eq: 0x47, f64x2Ne: 0x48, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52, v128AnyTrue: 0x53,
-  f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  v128Load32Zero: 0x5c, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  i32x4ExtractLane: 0x1b, i8x16NarrowI16x8S: 0x65, i16x8NarrowI32x4S: 0x85, i16x8ExtendLowI8x16U: 0x89, i32x4ExtendLowI16x8U: 0xa9,
   f32x4Ceil: 0x67, f32x4Floor: 0x68, f32x4Trunc: 0x69, f32x4Nearest: 0x6a,
   i32x4AllTrue: 0xa3, i32x4Bitmask: 0xa4, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4ShrU: 0xad, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4Mul: 0xb5,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9, f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
@@ -92,7 +93,7 @@ type SimdName = keyof typeof SimdOpcode;
 
 /** Natural alignment (log2 bytes) of the memory access opcodes. */
 const NATURAL_ALIGN: Partial<Record<OpcodeName, number>> = { i32Load: 2, f32Load: 2, f64Load: 3, i32Load8U: 0, i32Store: 2, f32Store: 2, f64Store: 3, i32Store8: 0 };
-const SIMD_ALIGN: Partial<Record<SimdName, number>> = { v128Load: 4, v128Store: 4, v128Load32Splat: 2, v128Load64Splat: 3 };
+const SIMD_ALIGN: Partial<Record<SimdName, number>> = { v128Load: 4, v128Store: 4, v128Load32Splat: 2, v128Load64Splat: 3, v128Load32Zero: 2 };
 
 /**
  * The instruction stream of one function body. Methods append and return `this`, so

@@ -37,30 +37,47 @@ const ulps = (got: number, want: number): number => {
   return Math.abs(got - want) / 2 ** (Math.floor(Math.log2(a)) - 23);
 };
 
-/** Runs `loop` both ways on inputs of `shapes` (values from `values`) and returns the worst ulp distance. */
-const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: number, k: number) => Float32Array, threading?: FusedThreads): { worst: number; at: string; got: Float32Array } => {
+/** A value of `dtype` ("f32" or "bool") in the heap: its bytes copied in. */
+const bytesToHeap = (data: Float32Array | Uint8Array): number => {
+  const heap = sharedWasmContext()!.heap;
+  const at = heap.allocate(Math.max(data.byteLength, 1));
+  new Uint8Array(heap.buffer, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return at;
+};
+
+/**
+ * Runs `loop` both ways on inputs of `shapes` (values from `values`; bool inputs are
+ * values > 0) and returns the worst ulp distance (bool outputs: 0 or Infinity).
+ */
+const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: number, k: number) => Float32Array, threading?: FusedThreads): { worst: number; at: string; got: Float32Array | Uint8Array } => {
   const shapes = emitted.arrays.map((a) => a.node.shape as number[]);
   const ctx = sharedWasmContext()!;
   const compiled = compileWasmFused([emitted], true)!;
-  const inputs = emitted.arrays.map((_a, k) => values(shapes[k]!.reduce((x, y) => x * y, 1), k));
+  const inputs = emitted.arrays.map((a, k) => {
+    const v = values(shapes[k]!.reduce((x, y) => x * y, 1), k);
+    return a.node.dtype === "bool" ? Uint8Array.from(v, (x) => (x > 0 ? 1 : 0)) : v;
+  });
   const size = rootShape.reduce((x, y) => x * y, 1);
-  const want = new Float32Array(size);
+  const bool = emitted.group.root.dtype === "bool";
+  const make = (n: number): Float32Array | Uint8Array => (bool ? new Uint8Array(n) : new Float32Array(n));
+  const want = make(size);
   bindFusedLoop(emitted, compileFusedLoop(emitted), rootShape, shapes).run(want, inputs);
-  const at = inputs.map((x) => toHeap(ctx.heap, x));
-  const outAt = toHeap(ctx.heap, new Float32Array(size + 4).fill(12345));
+  const at = inputs.map(bytesToHeap);
+  // Sixteen guard elements after the output: none may be written.
+  const outAt = bytesToHeap(make(size + 16).fill(123));
   const bound = bindWasmFused(ctx, compiled, 0, emitted, rootShape, shapes, threading);
   bound.run(outAt, at);
-  const got = new Float32Array(ctx.heap.buffer, outAt, size + 4).slice();
+  const got = (bool ? new Uint8Array(ctx.heap.buffer, outAt, size + 16) : new Float32Array(ctx.heap.buffer, outAt, size + 16)).slice();
   bound.free();
   for (const a of [...at, outAt]) ctx.heap.free(a);
-  expect([...got.subarray(size)], "wrote past the output").toEqual([12345, 12345, 12345, 12345]);
+  expect([...got.subarray(size)], "wrote past the output").toEqual(new Array(16).fill(123));
   let worst = 0;
   let where = "";
   want.forEach((w, i) => {
     const e = ulps(got[i]!, w);
     if (e > worst) [worst, where] = [e, `[${i}] got ${got[i]} want ${w}`];
   });
-  return { worst, at: where, got };
+  return { worst, at: where, got: got.subarray(0, size) };
 };
 
 const uniform = (lo: number, hi: number) => (n: number, k: number): Float32Array => randomF32(n, 7 + k).map((u) => lo + ((u + 1) / 2) * (hi - lo));
@@ -121,13 +138,46 @@ describe.skipIf(!wasmFeatures().simd)("wasm fused elementwise", () => {
     }
   });
 
-  it("leaves groups without a vector form, f64 groups and bool outputs to JavaScript", () => {
+  it("leaves groups without a vector form, f64 and i32 groups to JavaScript; takes bool inputs and outputs", () => {
     expect(wasmFusible(loopOf(tg.sin(x([4]))))).toBe(false);
     expect(wasmFusible(loopOf(tg.pow(x([4]), x([4], "p"))))).toBe(false);
     expect(wasmFusible(loopOf(tg.erase(tg.exp(tg.input("d", [4], "f64"))) as unknown as AnyTensor))).toBe(false);
-    expect(wasmFusible(emitFusedLoop(orThrow(fuseElementwise(tg.buildGraph({ m: tg.greater(x([4]), x([4], "y")) }))).groups[0]!))).toBe(false);
-    expect(wasmFusible(loopOf(tg.where(tg.erase(tg.input("m", [4], "bool")), x([4]), x([4], "y"))))).toBe(false);
+    expect(wasmFusible(loopOf(tg.erase(tg.cast(tg.input("k", [4], "i32"), "f32")) as AnyTensor))).toBe(false);
+    expect(wasmFusible(emitFusedLoop(orThrow(fuseElementwise(tg.buildGraph({ m: tg.greater(x([4]), x([4], "y")) }))).groups[0]!))).toBe(true);
+    expect(wasmFusible(loopOf(tg.where(tg.erase(tg.input("m", [4], "bool")), x([4]), x([4], "y"))))).toBe(true);
     expect(wasmFusible(loopOf(tg.tanh(x([4]))))).toBe(true);
+  });
+
+  it("reads bool masks (full, scalar, rows, columns) and writes bool outputs bit for bit, odd sizes and split across threads included", async () => {
+    const mask = (shape: readonly number[], name: string) => tg.erase(tg.input(name, shape as number[], "bool"));
+    const boolOut = (t: unknown): FusedLoopSource => {
+      const g = tg.buildGraph({ m: t as AnyTensor });
+      return emitFusedLoop(orThrow(fuseElementwise(g)).groupOf.get(g.outputs[0]!)!);
+    };
+    const cases: [FusedLoopSource, number[]][] = [
+      [loopOf(tg.where(mask([7, 13], "m"), x([7, 13]), tg.scalar(0))), [7, 13]],
+      [loopOf(tg.mul(tg.where(mask([5, 1, 6], "m"), x([5, 3, 6]), tg.scalar(-1e9)), tg.scalar(0.125))), [5, 3, 6]],
+      [loopOf(tg.where(mask([9], "m"), x([4, 9]), x([4, 9], "y"))), [4, 9]],
+      [loopOf(tg.where(mask([6, 1], "m"), x([6, 11]), tg.scalar(2))), [6, 11]],
+      [loopOf(tg.where(mask([], "m"), x([3, 5]), x([3, 5], "y"))), [3, 5]],
+      [loopOf(tg.add(tg.cast(mask([2, 3, 7], "m"), "f32") as AnyTensor, x([2, 3, 7]))), [2, 3, 7]],
+      [loopOf(tg.mulNoNan(tg.cast(tg.equal(mask([33], "m"), mask([33], "n")), "f32") as AnyTensor, x([33]))), [33]],
+      [boolOut(tg.greaterEqual(x([37]), tg.scalar(0.1))), [37]],
+      [boolOut(tg.less(x([6, 7]), x([7], "y"))), [6, 7]],
+      [boolOut(tg.notEqual(mask([5, 3], "m"), tg.greater(x([5, 3]), tg.scalar(0)))), [5, 3]],
+      [boolOut(tg.greaterEqual(x([129, 130]), tg.scalar(0.1))), [129, 130]],
+      [loopOf(tg.where(mask([131, 1, 130], "m"), x([131, 2, 130]), tg.scalar(0))), [131, 2, 130]],
+    ];
+    const pool = wasmFeatures().threads && maxThreads() >= 2 ? sharedWasmContext()!.pool(2) : undefined;
+    if (pool !== undefined) expect(await pool.ready()).toBe(true);
+    for (const [emitted, root] of cases) {
+      expect(wasmFusible(emitted), JSON.stringify(root)).toBe(true);
+      const one = compare(emitted, root, uniform(-1, 1));
+      expect(one.worst, `${JSON.stringify(root)}: ${one.at}`).toBe(0);
+      if (pool === undefined) continue;
+      const two = compare(emitted, root, uniform(-1, 1), { pool, threads: 2 });
+      expect([...two.got], JSON.stringify(root)).toEqual([...one.got]);
+    }
   });
 
   it.skipIf(!wasmFeatures().threads || maxThreads() < 2)("splits large groups across threads with the same results as one thread, on every access kind", async () => {

@@ -138,6 +138,32 @@ describe.skipIf(!wasmFeatures().simd)("programs on the wasm backend", () => {
     });
   });
 
+  it("runs mask groups on wasm (bool feeds, constants, computed masks and bool outputs) exactly as the JS backend does", () => {
+    const [rows, cols] = [96, 200];
+    const x = tg.input("x", [rows, cols], "f32");
+    const keep = tg.input("keep", [rows, cols], "bool");
+    const causal = tg.constant(Array.from({ length: cols }, (_, j) => (j % 3 !== 0 ? 1 : 0)), [1, cols], "bool");
+    const computed = tg.greaterEqual(x, tg.scalar(0.25, "f32"));
+    const graph = tg.buildGraph({
+      dropped: tg.mul(tg.where(keep, x, tg.scalar(0, "f32")), tg.scalar(1.25, "f32")),
+      masked: tg.where(causal, tg.add(x, tg.scalar(1, "f32")), tg.scalar(-1e9, "f32")),
+      fromComputed: tg.where(computed, tg.square(x), tg.neg(x)),
+      mask: tg.greater(x, tg.scalar(0, "f32")),
+    });
+    const feeds = {
+      x: tensorValue("f32", [rows, cols], randomF32(rows * cols, 21)),
+      keep: tensorValue("bool", [rows, cols], Array.from(randomF32(rows * cols, 22), (v) => (v > -0.6 ? 1 : 0))),
+    };
+    const fast = compile(graph);
+    const got = fast.runNamed(feeds);
+    const want = compile(graph, { backend: "js" }).runNamed(feeds);
+    const fused = fast.plan(feeds).steps.filter((s) => s.kind === "fused");
+    expect(fused.length).toBeGreaterThanOrEqual(4);
+    expect(fused.every((s) => s.backend === "wasm")).toBe(true);
+    expect(got.mask!.dtype).toBe("bool");
+    for (const name of Object.keys(want)) expect([...got[name]!.data], name).toEqual([...want[name]!.data]);
+  });
+
   it("gives bit-identical results with one and two threads", () => {
     const n = 200;
     const a = tg.input("a", [n, 300], "f32");
