@@ -87,14 +87,75 @@ const winnerCount = (x: TypedArray, base: number, w: number, m: number, y0: numb
 export const maxPool2dKernel: WindowKernel<Pool2dParams> = (inputs, p, out) => {
   const x = arg(inputs, 0);
   const d = poolDims(x.shape, out.shape);
-  const o = out.data;
-  forEachWindow(d, poolWindow(p), (plane, at, y0, y1, x0, x1) => {
-    o[at] = windowMax(x.data, plane * d.h * d.w, d.w, y0, y1, x0, x1);
-  });
+  const win = poolWindow(p);
+  const [xd, o] = [x.data, out.data];
+  // Loops written out (no per-window callback): this runs once per window of every plane.
+  for (let plane = 0, at = 0; plane < d.planes; plane++) {
+    const base = plane * d.h * d.w;
+    for (let oy = 0; oy < d.oh; oy++) {
+      const top = oy * win.sh - win.pt;
+      const y0 = Math.max(0, top);
+      const y1 = Math.min(d.h, top + win.kh);
+      for (let ox = 0; ox < d.ow; ox++, at++) {
+        const left = ox * win.sw - win.pl;
+        o[at] = windowMax(xd, base, d.w, y0, y1, Math.max(0, left), Math.min(d.w, left + win.kw));
+      }
+    }
+  }
 };
 
-/** maxPool2dBackprop(x, dy [B, C, OH, OW]) -> dx shaped like x: each window's dy shared by its winners. */
+/**
+ * maxPool2dBackprop(x, dy [B, C, OH, OW]) -> dx shaped like x: each window's dy shared by its winners.
+ * Windows that cannot overlap (stride at least the kernel, as in the usual 2x2 / 2) give
+ * each element at most one share, stored directly; overlapping ones accumulate in double.
+ */
 export const maxPool2dBackpropKernel: WindowKernel<Pool2dParams> = (inputs, p, out) => {
+  const win = poolWindow(p);
+  if (win.sh >= win.kh && win.sw >= win.kw) maxPool2dBackpropDisjoint(inputs, win, out);
+  else maxPool2dBackpropAccumulating(inputs, p, out);
+};
+
+/** The disjoint-window case: one share per element at most, so no accumulator (same values: 0 + share is exact). */
+const maxPool2dBackpropDisjoint = (inputs: readonly TensorValue[], win: Window2d, out: TensorValue): void => {
+  const [x, dy] = [arg(inputs, 0), arg(inputs, 1)];
+  const d = poolDims(x.shape, dy.shape);
+  const [xd, dyd, o] = [x.data, dy.data, out.data];
+  o.fill(0);
+  // Loops written out (no per-window callback): this runs once per window of every plane.
+  for (let plane = 0, at = 0; plane < d.planes; plane++) {
+    const base = plane * d.h * d.w;
+    for (let oy = 0; oy < d.oh; oy++) {
+      const top = oy * win.sh - win.pt;
+      const y0 = Math.max(0, top);
+      const y1 = Math.min(d.h, top + win.kh);
+      for (let ox = 0; ox < d.ow; ox++, at++) {
+        const left = ox * win.sw - win.pl;
+        const x0 = Math.max(0, left);
+        const x1 = Math.min(d.w, left + win.kw);
+        const m = windowMax(xd, base, d.w, y0, y1, x0, x1);
+        let n = 0;
+        let only = -1;
+        for (let y = y0; y < y1; y++) {
+          for (let i = base + y * d.w + x0, end = base + y * d.w + x1; i < end; i++) {
+            if (wins(xd[i]!, m)) {
+              n++;
+              only = i;
+            }
+          }
+        }
+        const share = dyd[at]! / n;
+        if (n === 1) o[only] = share;
+        else for (let y = y0; y < y1; y++) for (let i = base + y * d.w + x0, end = base + y * d.w + x1; i < end; i++) if (wins(xd[i]!, m)) o[i] = share;
+      }
+    }
+  }
+};
+
+/**
+ * The general case (windows may overlap): shares accumulated in double, rounded once on store.
+ * @example maxPool2dBackpropAccumulating([x, dy], params, dx) // what maxPool2dBackpropKernel computes
+ */
+export const maxPool2dBackpropAccumulating: WindowKernel<Pool2dParams> = (inputs, p, out) => {
   const [x, dy] = [arg(inputs, 0), arg(inputs, 1)];
   const d = poolDims(x.shape, dy.shape);
   const acc = new Float64Array(out.data.length);

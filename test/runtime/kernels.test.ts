@@ -427,3 +427,32 @@ describe("structural kernels beyond the table", () => {
     expect(() => kernels.input([], params, out)).toThrow(/x: leaf kernels copy the bound value/);
   });
 });
+
+describe("max-pool backprop", () => {
+  it("with disjoint windows (stride ≥ kernel, padding, ties, NaN) equals the accumulating form bit for bit", async () => {
+    const { maxPool2dBackpropKernel, maxPool2dBackpropAccumulating } = await import("../../runtime/kernels/pool.js");
+    const rand = seeded(77);
+    const cases = [
+      { x: [2, 3, 8, 8], y: [2, 3, 4, 4], kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] },
+      { x: [1, 2, 7, 9], y: [1, 2, 3, 3], kernel: [2, 3], strides: [3, 3], pads: [1, 0, 0, 1] },
+      { x: [2, 1, 5, 5], y: [2, 1, 3, 3], kernel: [2, 2], strides: [2, 2], pads: [1, 0, 1, 0] },
+    ];
+    for (const dtype of ["f32", "f64"] as const) {
+      for (const c of cases) {
+        const n = c.x.reduce((a, b) => a * b, 1);
+        // Values from a small set, so windows have tied maxima; one NaN.
+        const xs = Array.from({ length: n }, () => Math.floor(rand() * 4));
+        xs[5] = Number.NaN;
+        const x = tensorValue(dtype, c.x, xs);
+        const dy = tensorValue(dtype, c.y, Array.from({ length: c.y.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1));
+        const params = { kernel: c.kernel, strides: c.strides, pads: c.pads };
+        const fast = tensorValue(dtype, c.x, new Array(n).fill(7));
+        const general = tensorValue(dtype, c.x, new Array(n).fill(7));
+        maxPool2dBackpropKernel([x, dy], params, fast);
+        maxPool2dBackpropAccumulating([x, dy], params, general);
+        expect([...fast.data], `${dtype} ${JSON.stringify(c)}`).toEqual([...general.data]);
+        expect([...fast.data].some((v) => v !== 0)).toBe(true);
+      }
+    }
+  });
+});
