@@ -86,14 +86,36 @@ export const copyStrided = (
   dstStrides: readonly number[],
   shape: readonly number[],
 ): void => {
-  forEachRow(shape, [srcStrides, dstStrides], (offsets, rowStrides, n) => {
-    const s = srcOffset + offsets[0]!;
-    const d = dstOffset + offsets[1]!;
-    const ss = rowStrides[0]!;
-    const ds = rowStrides[1]!;
+  // forEachRow's walk written out: copies run once per row of every transpose, slice,
+  // concat and broadcast, and a row visitor call per row cost more than short rows' copies.
+  const rank = shape.length;
+  if (rank === 0) {
+    dst[dstOffset] = src[srcOffset]!;
+    return;
+  }
+  for (let ax = 0; ax < rank; ax++) if (shape[ax] === 0) return;
+  const last = rank - 1;
+  const n = shape[last]!;
+  const ss = srcStrides[last]!;
+  const ds = dstStrides[last]!;
+  const index = new Array<number>(rank).fill(0);
+  let s = srcOffset;
+  let d = dstOffset;
+  for (;;) {
     if (ss === 1 && ds === 1) for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
     else for (let i = 0; i < n; i++) dst[d + i * ds] = src[s + i * ss]!;
-  });
+    let ax = last - 1;
+    for (; ax >= 0; ax--) {
+      index[ax]!++;
+      s += srcStrides[ax]!;
+      d += dstStrides[ax]!;
+      if (index[ax]! < shape[ax]!) break;
+      s -= srcStrides[ax]! * shape[ax]!;
+      d -= dstStrides[ax]! * shape[ax]!;
+      index[ax] = 0;
+    }
+    if (ax < 0) return;
+  }
 };
 
 /** The offsets `i·strides` of every multi-index `i` over `shape`, in row-major order. */
