@@ -108,6 +108,21 @@ const scaleByPowerOfTwo = (v: VectorBuilder, y: V, n: V): V => {
   return v.mul(v.mul(y, s1), s2);
 };
 
+/**
+ * e^(a + b) for an exactly known a (such as minus the high part of a split square) and a
+ * moderate b: one exponential instead of e^a · e^b. The reduction subtracts n·ln 2 from a
+ * before b is added, so a's size costs no accuracy; a + b is clamped like `vexp`'s argument.
+ */
+const vexpSum = (v: VectorBuilder, a: V, b: V): V => {
+  const clamped = v.op2("f32x4Pmin", v.op2("f32x4Pmax", v.add(a, b), v.const(-104)), v.const(89));
+  const t = v.addK(v.mulK(clamped, Math.LOG2E), ROUND_MAGIC);
+  const n = v.addK(t, -ROUND_MAGIC);
+  const r = v.sub(v.add(v.sub(a, v.mulK(n, LN2_HI)), b), v.mulK(n, LN2_LO));
+  const p = v.poly(r, EXP_COEFFICIENTS);
+  const y = v.addK(v.add(v.mul(v.mul(p, r), r), r), 1);
+  return scaleByPowerOfTwo(v, y, v.op2("i32x4Sub", t, v.constI32(ROUND_MAGIC_BITS)));
+};
+
 const LOG_COEFFICIENTS = [
   7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
   3.3333331174e-1,
@@ -201,7 +216,7 @@ const ERFC_ZERO_FROM = 10.1;
 const erfcNonNegative = (v: VectorBuilder, z: V, square: { hi: V; rest: V }): V => {
   const t = v.div(v.const(1), v.addK(v.mulK(z, 0.5), 1));
   const p = v.poly(t, ERFC_COEFFICIENTS);
-  const value = v.mul(v.mul(t, vexp(v, v.op1("f32x4Neg", square.hi))), vexp(v, v.sub(p, square.rest)));
+  const value = v.mul(t, vexpSum(v, v.op1("f32x4Neg", square.hi), v.sub(p, square.rest)));
   // Far out (infinity included, where the split square is inf - inf) the value is 0.
   return v.select(v.op2("f32x4Gt", z, v.const(ERFC_ZERO_FROM)), v.const(0), value);
 };
