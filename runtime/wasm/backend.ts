@@ -27,7 +27,7 @@ import { baseSlot, type Schedule, type ScheduledStep } from "../programSchedule.
 import { defaultThreads, fixedWasmContext, maxThreads, sharedWasmContext, type WasmContext } from "./context.js";
 import { compileWasmFused, bindWasmFused, FUSED_SPLIT_ELEMENTS, type WasmFusedModule } from "./elementwise.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
-import { planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
+import { COLS_CHUNK_BYTES, planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
 import { planWasmReduce, WASM_REDUCE_OPS } from "./reduce.js";
 import { wasmFeatures } from "./features.js";
 import { GEMM_SCRATCH_BYTES, GemmDescriptor } from "./gemmModule.js";
@@ -228,7 +228,9 @@ const heapOverhead = (schedule: Schedule, shapes: readonly (readonly number[])[]
       const operands = [...step.node.inputs.map((i) => shapes[schedule.graph.ids.get(i)!]!), shape];
       const planes = Math.max(...operands.map((s) => sizeOf(s.slice(2))));
       const taps = Math.max(...operands.map((s) => sizeOf(s.slice(1))));
-      bytes += 4 * planes * taps + GemmDescriptor.bytes + 3 * HEAP_ALIGN;
+      // Chunked products: a cols buffer of up to COLS_CHUNK_BYTES (or one image's), and two batched plans' descriptors and offset tables.
+      const pairs = operands[0]![0]! * (step.node.params as Conv2dParams).groups;
+      bytes += Math.max(4 * planes * taps, COLS_CHUNK_BYTES) + 3 * (GemmDescriptor.bytes + 8 * pairs + 4 * HEAP_ALIGN);
     }
   }
   return bytes;

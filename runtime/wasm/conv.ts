@@ -1,7 +1,9 @@
 /**
  * f32 conv2d and its two backprop ops on the generated GEMM: im2col in WebAssembly, then
- * one GEMM per image and channel group (threaded like any product), mirroring
- * `runtime/kernels/conv.ts`:
+ * GEMMs over the images and channel groups, mirroring `runtime/kernels/conv.ts` (conv2d
+ * and the input gradient run a chunk of images as one batched product, so even small
+ * per-image products spread over the threads; the filter gradient accumulates image by
+ * image, each product threaded like any other):
  * - conv2d:               y_g = W_g · cols
  * - conv2dBackpropInput:  dx_g = col2im(W_gᵀ · dy_g)
  * - conv2dBackpropFilter: dW_g = Σ_images dy_g · colsᵀ (accumulated in place by the GEMM)
@@ -16,8 +18,11 @@
 import type { Conv2dParams } from "../../src/ops.js";
 import { convWindow, type Window2d } from "../../src/graph/window.js";
 import type { MatmulPlan } from "../matmul/batched.js";
-import type { WasmContext } from "./context.js";
-import { planWasmMatmul } from "./matmul.js";
+import { POOLED_EXPORTS, type WasmContext } from "./context.js";
+import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
+
+/** Largest cols buffer of one batched conv product (a chunk of images and groups). */
+export const COLS_CHUNK_BYTES = 4 << 20;
 
 export type ConvOp = "conv2d" | "conv2dBackpropInput" | "conv2dBackpropFilter";
 
@@ -63,38 +68,85 @@ export const planWasmConv = (
   const k = cg * kh * kw;
   const l = oh * ow;
   const pointwise = isPointwise(win) && op !== "conv2dBackpropInput";
-  const colsAt = pointwise || k * l === 0 ? 0 : ctx.heap.allocate(4 * k * l);
   const fns = ctx.exports;
   const im2col = fns.im2col as WindowFunction;
   const col2imAdd = fns.col2im_add as WindowFunction;
   const window = (fn: WindowFunction, planes: number, cols: number): void => fn(planes, cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols);
+  /**
+   * `fn` over `count` consecutive (image, group) pairs at once: their planes and cols
+   * blocks are consecutive, so it is one call with count·cg channels, or one call per
+   * thread over a share of the pairs (different pairs touch disjoint planes and cols).
+   */
+  const pool = batch * groups > 1 ? ctx.pool(threads) : undefined;
+  const windows = (name: "im2col" | "col2im_add", planes: number, cols: number, count: number): void => {
+    const fn = fns[name] as WindowFunction;
+    const parts = pool === undefined ? 1 : Math.min(threads, pool.threads, count);
+    if (parts < 2) {
+      fn(planes, count * cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols);
+      return;
+    }
+    const index = POOLED_EXPORTS.indexOf(name);
+    const work = Array.from({ length: parts }, (_, t) => {
+      const [from, to] = [Math.round((count * t) / parts), Math.round((count * (t + 1)) / parts)];
+      return [index, planes + 4 * from * cg * h * w, (to - from) * cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols + 4 * from * k * l];
+    });
+    pool!.run(work, (a) => fn(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!, a[14]!, a[15]!));
+  };
   const xPlanes = (x: number, b: number, g: number): number => x + 4 * (b * groups + g) * cg * h * w;
   const yPlanes = (y: number, b: number, g: number): number => y + 4 * (b * groups + g) * og * l;
   const empty = batch * c * h * w === 0 || o * l === 0 || k === 0;
+  // conv2d and conv2dBackpropInput run a chunk of (image, group) pairs as one batched
+  // product over a cols buffer of at most COLS_CHUNK_BYTES, so small per-image products
+  // still spread over the threads (whole pairs per thread).
+  const pairs = batch * groups;
+  const chunk = op === "conv2dBackpropFilter" || pointwise ? 1 : Math.max(1, Math.min(pairs, Math.floor(COLS_CHUNK_BYTES / Math.max(4 * k * l, 1))));
+  const colsAt = pointwise || k * l === 0 ? 0 : ctx.heap.allocate(4 * k * l * chunk);
+  const chunkPlans = new Map<number, WasmMatmul>();
+  /** The batched product for `count` pairs starting at an image-and-group index congruent to `first` (mod groups). */
+  const batched = (count: number, first: number, planOf: (offsets: { a: Int32Array; b: Int32Array }) => MatmulPlan): WasmMatmul => {
+    const key = count * groups + (first % groups);
+    let mm = chunkPlans.get(key);
+    if (mm === undefined) {
+      const a = new Int32Array(count);
+      const b = new Int32Array(count);
+      for (let t = 0; t < count; t++) [a[t], b[t]] = pairOffsets((first + t) % groups, t);
+      mm = planWasmMatmul(ctx, planOf({ a, b }), threads);
+      chunkPlans.set(key, mm);
+    }
+    return mm;
+  };
+  /** A's and B's element offsets for pair t of a chunk, group g. */
+  let pairOffsets: (g: number, t: number) => [number, number] = () => [0, 0];
   let run: (inputs: readonly number[], out: number) => void;
-  let mm: { free(): void };
-  if (op === "conv2d") {
+  let mm: { free(): void } = { free: () => undefined };
+  if (op === "conv2d" && pointwise) {
     const gemm = planWasmMatmul(ctx, product(og, l, k, k, 1, l, 1), threads);
     mm = gemm;
     run = ([x, wt], y) => {
-      for (let b = 0; b < batch; b++)
-        for (let g = 0; g < groups; g++) {
-          const cols = pointwise ? xPlanes(x!, b, g) : colsAt;
-          if (!pointwise) window(im2col, xPlanes(x!, b, g), cols);
-          gemm.run(wt! + 4 * g * og * k, cols, yPlanes(y, b, g));
-        }
+      for (let b = 0; b < batch; b++) for (let g = 0; g < groups; g++) gemm.run(wt! + 4 * g * og * k, xPlanes(x!, b, g), yPlanes(y, b, g));
+    };
+  } else if (op === "conv2d") {
+    // y_t = W_g · cols_t for the chunk's pairs t (C of pair t at t·og·l: the NCHW output).
+    pairOffsets = (g, t) => [g * og * k, t * k * l];
+    const planOf = ({ a, b }: { a: Int32Array; b: Int32Array }): MatmulPlan => ({ m: og, n: l, k, aRow: k, aCol: 1, bRow: l, bCol: 1, aOffsets: a, bOffsets: b, batches: a.length, flops: 2 * og * l * k * a.length });
+    run = ([x, wt], y) => {
+      for (let first = 0; first < pairs; first += chunk) {
+        const count = Math.min(chunk, pairs - first);
+        windows("im2col", x! + 4 * first * cg * h * w, colsAt, count);
+        batched(count, first, planOf).run(wt!, colsAt, y + 4 * first * og * l);
+      }
     };
   } else if (op === "conv2dBackpropInput") {
-    // cols = W_gᵀ · dy_g: A(i, p) = w[g·og·k + p·k + i].
-    const gemm = planWasmMatmul(ctx, product(k, l, og, 1, k, l, 1), threads);
-    mm = gemm;
+    // cols_t = W_gᵀ · dy_t: A(i, p) = w[g·og·k + p·k + i]; then col2im of each pair.
+    pairOffsets = (g, t) => [g * og * k, t * og * l];
+    const planOf = ({ a, b }: { a: Int32Array; b: Int32Array }): MatmulPlan => ({ m: k, n: l, k: og, aRow: 1, aCol: k, bRow: l, bCol: 1, aOffsets: a, bOffsets: b, batches: a.length, flops: 2 * k * l * og * a.length });
     run = ([dy, wt], dx) => {
       new Uint8Array(ctx.heap.buffer, dx, 4 * batch * c * h * w).fill(0);
-      for (let b = 0; b < batch; b++)
-        for (let g = 0; g < groups; g++) {
-          gemm.run(wt! + 4 * g * og * k, yPlanes(dy!, b, g), colsAt);
-          window(col2imAdd, xPlanes(dx, b, g), colsAt);
-        }
+      for (let first = 0; first < pairs; first += chunk) {
+        const count = Math.min(chunk, pairs - first);
+        batched(count, first, planOf).run(wt!, dy! + 4 * first * og * l, colsAt);
+        windows("col2im_add", dx + 4 * first * cg * h * w, colsAt, count);
+      }
     };
   } else {
     // dW_g += dy_g · colsᵀ: B(q, j) = cols[j·l + q].
@@ -120,6 +172,7 @@ export const planWasmConv = (
     },
     free: () => {
       mm.free();
+      for (const plan of chunkPlans.values()) plan.free();
       if (colsAt !== 0) ctx.heap.free(colsAt);
     },
   };

@@ -7,8 +7,9 @@
  * (c, i, j) holds tap (i, j) of channel c at every output position, 0 in the padding
  * (the layout of `runtime/kernels/conv.ts`, which this mirrors). `col2im_add` adds every
  * element of cols back onto the planes position it was read from. Guarantees: only
- * in-bounds input positions are read or written; stride-1 rows move with `memory.copy`
- * (im2col) and four lanes at a time (col2im_add).
+ * in-bounds input positions are read or written; stride-1 rows move four lanes at a time
+ * (plain loads and stores: rows are short, and a `memory.copy` or `memory.fill` call per
+ * row cost more than the row).
  */
 import { Code, Locals, ValType, type FunctionDef } from "./encoder.js";
 import { forLoop } from "./loops.js";
@@ -75,14 +76,34 @@ const setup = (): { L: Locals; w: Walk } => {
 export const im2colFunction = (): FunctionDef => {
   const { L, w } = setup();
   const { c, p, v } = w;
+  /** Zeros cols[at + 4·from, at + 4·to): four lanes at a time, then one by one (rows are short: calls to memory.fill cost more). */
+  const zeros = (from: (c: Code) => void, to: number): void => {
+    c.get(v.at);
+    from(c);
+    c.i32(4).op("i32Mul").op("i32Add").set(v.n);
+    c.get(v.at).get(to).i32(4).op("i32Mul").op("i32Add").set(v.lim);
+    c.block().loop().get(v.n).i32(16).op("i32Add").get(v.lim).op("i32GtU").brIf(1);
+    c.get(v.n).i32x4(0).simdMem("v128Store");
+    c.get(v.n).i32(16).op("i32Add").set(v.n).br(0).end().end();
+    c.block().loop().get(v.n).get(v.lim).op("i32GeU").brIf(1);
+    c.get(v.n).f32(0).mem("f32Store");
+    c.get(v.n).i32(4).op("i32Add").set(v.n).br(0).end().end();
+  };
   walk(
     w,
     () => {
-      c.get(v.at).i32(0).get(v.x0).i32(4).op("i32Mul").memoryFill();
+      zeros((c) => void c.i32(0), v.x0);
       c.get(p.sw).i32(1).op("i32Eq").if();
-      c.get(v.at).get(v.x0).i32(4).op("i32Mul").op("i32Add");
-      c.get(v.src).get(v.x0).i32(4).op("i32Mul").op("i32Add");
-      c.get(v.x1).get(v.x0).op("i32Sub").i32(4).op("i32Mul").memoryCopy();
+      // Contiguous: `n` counts the elements left, `src` and `ox` (a byte address here) advance together.
+      c.get(v.src).get(v.x0).i32(4).op("i32Mul").op("i32Add").set(v.iy);
+      c.get(v.at).get(v.x0).i32(4).op("i32Mul").op("i32Add").set(v.ox);
+      c.get(v.x1).get(v.x0).op("i32Sub").set(v.n);
+      c.block().loop().get(v.n).i32(4).op("i32LtU").brIf(1);
+      c.get(v.ox).get(v.iy).simdMem("v128Load").simdMem("v128Store");
+      c.get(v.iy).i32(16).op("i32Add").set(v.iy).get(v.ox).i32(16).op("i32Add").set(v.ox).get(v.n).i32(4).op("i32Sub").set(v.n).br(0).end().end();
+      c.block().loop().get(v.n).op("i32Eqz").brIf(1);
+      c.get(v.ox).get(v.iy).mem("f32Load").mem("f32Store");
+      c.get(v.iy).i32(4).op("i32Add").set(v.iy).get(v.ox).i32(4).op("i32Add").set(v.ox).get(v.n).i32(1).op("i32Sub").set(v.n).br(0).end().end();
       c.else();
       forLoop(c, v.ox, (c) => c.get(v.x0), v.x1, 1, (c) => {
         c.get(v.at).get(v.ox).i32(4).op("i32Mul").op("i32Add");
@@ -90,9 +111,9 @@ export const im2colFunction = (): FunctionDef => {
         c.mem("f32Store");
       });
       c.end();
-      c.get(v.at).get(v.x1).i32(4).op("i32Mul").op("i32Add").i32(0).get(p.ow).get(v.x1).op("i32Sub").i32(4).op("i32Mul").memoryFill();
+      zeros((c) => void c.get(v.x1), p.ow);
     },
-    () => void c.get(v.at).i32(0).get(p.ow).i32(4).op("i32Mul").memoryFill(),
+    () => zeros((c) => void c.i32(0), p.ow),
   );
   c.end();
   return { exportName: "im2col", params: L.params, results: [], locals: L.locals, body: c };

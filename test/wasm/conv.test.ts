@@ -2,8 +2,8 @@
  * Convolutions on the wasm backend (im2col / col2im in WebAssembly, then the GEMM)
  * against the JS backend: conv2d, its input gradient and its filter gradient (through
  * `grad`), for strides, dilations, explicit and "same" padding, channel groups,
- * depthwise and pointwise kernels, odd sizes; within float32 tolerance, with every conv
- * step running as wasm.
+ * depthwise and pointwise kernels, odd sizes, batches split into several chunked products;
+ * within float32 tolerance, with every conv step running as wasm.
  */
 import { describe, expect, it } from "vitest";
 import * as tg from "../../src/index.js";
@@ -28,6 +28,9 @@ const CASES: Case[] = [
   { x: [2, 5, 9, 9], w: [5, 1, 3, 3], options: { groups: 5, stride: 2, padding: "same" } },
   { x: [3, 8, 6, 5], w: [7, 8, 1, 1], options: {} },
   { x: [1, 16, 28, 28], w: [32, 16, 3, 3], options: { padding: "same" } },
+  // Batched in chunks of images: 39 (image, group) pairs of 121 KB of cols make a chunk of 34 and one of 5 starting in group 1.
+  { x: [13, 6, 41, 41], w: [6, 2, 3, 3], options: { groups: 3, padding: "same" } },
+  { x: [9, 16, 14, 14], w: [16, 16, 3, 3], options: { padding: "same" } },
 ];
 
 describe.skipIf(!wasmFeatures().simd)("wasm convolutions", () => {
