@@ -2,7 +2,8 @@
  * The fast backend of compiled programs: places a plan's arena in the WebAssembly heap
  * and runs its f32 matmuls and convolutions (conv2d and both backprop ops) on the
  * generated GEMM (threaded), its vectorizable fused groups on generated SIMD functions
- * (large ones split across the threads),
+ * (large ones split across the threads), f32 randomUniform on a generator bit-identical
+ * to the JS kernel,
  * and sums, means, softmax and logSoftmax over contiguous axes on SIMD reductions; every
  * other step keeps its JavaScript kernel, which reads and writes the
  * same arena through typed-array views.
@@ -29,6 +30,8 @@ import { compileWasmFused, bindWasmFused, FUSED_SPLIT_ELEMENTS, type WasmFusedMo
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
 import { COLS_CHUNK_BYTES, planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
 import { planWasmReduce, WASM_REDUCE_OPS } from "./reduce.js";
+import { planWasmRandom } from "./random.js";
+import type { RandomUniformParams } from "../kernels/random.js";
 import { wasmFeatures } from "./features.js";
 import { GEMM_SCRATCH_BYTES, GemmDescriptor } from "./gemmModule.js";
 import { HEAP_ALIGN } from "./heap.js";
@@ -188,6 +191,19 @@ const buildAccelerator = (
     if (step.kind === "kernel" && WASM_REDUCE_OPS.has(step.node.op) && step.node.dtype === "f32") {
       const reduce = planWasmReduce(ctx, step.node.op, shapes[reads[0]!]!, step.node.params as ReduceParams, shared.threads);
       return reduce === undefined ? undefined : wrap(step, reads, (out, ins) => reduce.run(ins[0]!, out));
+    }
+    if (step.kind === "kernel" && step.node.op === "randomUniform" && step.node.dtype === "f32") {
+      const random = planWasmRandom(ctx, shapes[step.slot]!, step.node.params as RandomUniformParams, shared.threads);
+      if (random === undefined) return undefined;
+      // The key (rank 0 i32) is read from the run's values, wherever it lives.
+      const out = step.slot;
+      const outAt = addressOf(out);
+      const outExternal = external.has(out);
+      const keySlot = reads[0]!;
+      return (vals) => {
+        random.run(vals[keySlot]!.data[0]!, outAt);
+        if (outExternal) stageOut(out, vals);
+      };
     }
     if (step.kind === "fused" && shared.compiled !== undefined) {
       const index = shared.fusedIndex.get(step)!;

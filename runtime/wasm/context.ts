@@ -123,7 +123,7 @@ const makeContext = (heap: WasmHeap, shared: boolean, fma: boolean): WasmContext
 const activePools = new Set<ThreadPool>();
 
 /** Functions the workers run; a part's first word indexes this list. */
-export const POOLED_EXPORTS = ["gemm", "gemm_chunks", "softmax_rows", "reduce_sum_bits", "im2col", "col2im_add"] as const;
+export const POOLED_EXPORTS = ["gemm", "gemm_chunks", "softmax_rows", "reduce_sum_bits", "im2col", "col2im_add", "random_uniform"] as const;
 export const POOLED_GEMM = 0;
 export const POOLED_GEMM_CHUNKS = 1;
 let shared: WasmContext | undefined | null;

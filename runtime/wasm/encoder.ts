@@ -64,7 +64,7 @@ export const Opcode = {
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivU: 0x6e, i32RemU: 0x70, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   f32Abs: 0x8b, f32Neg: 0x8c, f32Floor: 0x8e, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95, f32Min: 0x96, f32Max: 0x97,
   f64Abs: 0x99, f64Neg: 0x9a, f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64Max: 0xa5,
-  f32DemoteF64: 0xb6, f64PromoteF32: 0xbb, f32ReinterpretI32: 0xbe,
+  f32DemoteF64: 0xb6, f64ConvertI32S: 0xb7, f64PromoteF32: 0xbb, f32ReinterpretI32: 0xbe,
 } as const;
 
 /** Atomic opcodes (prefix 0xfe). */
@@ -84,7 +84,7 @@ export const SimdOpcode = {
   i32x4AllTrue: 0xa3, i32x4Bitmask: 0xa4, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4ShrU: 0xad, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4Mul: 0xb5,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9, f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
   f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Sqrt: 0xef, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
-  i32x4TruncSatF32x4S: 0xf8, f32x4ConvertI32x4S: 0xfa,
+  i32x4TruncSatF32x4S: 0xf8, f32x4ConvertI32x4S: 0xfa, f64x2Floor: 0x75, f64x2ConvertLowI32x4S: 0xfe,
   f32x4RelaxedMadd: 0x105, f32x4RelaxedNmadd: 0x106, f64x2RelaxedMadd: 0x107, f64x2RelaxedNmadd: 0x108,
 } as const;
 
@@ -174,6 +174,11 @@ export class Code {
   /** A lane instruction (`extract_lane`, `replace_lane`). */
   lane(name: SimdName, lane: number): this {
     return this.raw(0xfd, ...unsignedLeb128(SimdOpcode[name]), lane);
+  }
+  /** `i8x16.shuffle` of the two v128 operands (lane indices 0-15 pick from the first, 16-31 from the second). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new RangeError("i8x16.shuffle takes 16 lane indices in [0, 31]");
+    return this.raw(0xfd, ...unsignedLeb128(0x0d), ...lanes);
   }
   /** `v128.const` of four f32 lanes. */
   f32x4(a: number, b = a, c = a, d = a): this {

@@ -7,8 +7,9 @@
  * which computes C = A·B (or C += A·B) for batches [t0, t1) and output columns [j0, j1) of
  * the job described at byte address `desc` (layout: `GemmDescriptor`), `gemm_chunks(desc,
  * scratch)`, the same job claimed chunk by chunk by several threads, the convolution
- * helpers `im2col` and `col2im_add` (`convModule.ts`) and the reductions `reduce_sum` and
- * `softmax_rows` (`reduceModule.ts`). Operands are read
+ * helpers `im2col` and `col2im_add` (`convModule.ts`), the reductions `reduce_sum`,
+ * `reduce_sum_bits` and `softmax_rows` (`reduceModule.ts`) and the generator
+ * `random_uniform` (`randomModule.ts`). Operands are read
  * through byte strides, so transposed A or B are packed straight from the caller's layout
  * and never materialized. Every element of the selected C columns is written (the first
  * K block stores, later blocks accumulate); k must be at least 1 (callers zero-fill for
@@ -21,6 +22,7 @@
 import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
 import { col2imAddFunction, im2colFunction } from "./convModule.js";
 import { reduceSumBitsFunction, reduceSumFunction, softmaxRowsFunction } from "./reduceModule.js";
+import { randomUniformFunction } from "./randomModule.js";
 import { forLoop, minInto } from "./loops.js";
 
 export const GEMM_MR = 4;
@@ -333,6 +335,6 @@ export const GEMM_SCRATCH_BYTES = GEMM_PACK_A_BYTES + GEMM_PACK_B_BYTES + GEMM_T
  */
 export const gemmModuleBytes = (options: { readonly fma: boolean; readonly shared: boolean }): Uint8Array => {
   const functions = [packB(), packA(), macroKernel(options.fma), gemmLoops(), gemmChunks(), im2colFunction(), col2imAddFunction(), reduceSumFunction(), softmaxRowsFunction()];
-  functions.push(reduceSumBitsFunction(functions.findIndex((f) => f.exportName === "reduce_sum")));
+  functions.push(reduceSumBitsFunction(functions.findIndex((f) => f.exportName === "reduce_sum")), randomUniformFunction());
   return encodeModule({ memory: { module: "env", name: "memory", minPages: 1, maxPages: 65536, shared: options.shared }, functions });
 };
