@@ -100,7 +100,7 @@ const benchMlp = async (flags: Flags, peers: Peers): Promise<string> => {
       ["peakBytes (arena, intermediates live at once)", formatBytes(plan.peakBytes)],
       ["naiveBytes (every intermediate allocated)", formatBytes(plan.naiveBytes)],
       ["matmul packing scratch", formatBytes(plan.scratchBytes)],
-      ["outputs (fresh each step: loss and new params)", formatBytes(plan.outputBytes)],
+      ["outputs (loss and new params; the step hands back the arrays of two steps before for reuse)", formatBytes(plan.outputBytes)],
       ["first-step loss, same params and batch (must agree)", losses],
     ],
   );
