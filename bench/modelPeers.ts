@@ -531,7 +531,7 @@ export interface ModelBenchOptions {
 }
 
 /** Rows of the slowest-steps tables. */
-const PROFILE_ROWS = Number(process.env.PROFILE_ROWS ?? 12);
+const PROFILE_ROWS = 12;
 
 /** The slowest steps of our compiled step program on the case's feeds. */
 export const profileOurs = (c: ModelCase, state: tg.TrainState, runs: number): string => {
