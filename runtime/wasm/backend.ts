@@ -190,7 +190,9 @@ const buildAccelerator = (
     }
     if (step.kind === "kernel" && WASM_REDUCE_OPS.has(step.node.op) && step.node.dtype === "f32") {
       const reduce = planWasmReduce(ctx, step.node.op, shapes[reads[0]!]!, step.node.params as ReduceParams, shared.threads);
-      return reduce === undefined ? undefined : wrap(step, reads, (out, ins) => reduce.run(ins[0]!, out));
+      if (reduce === undefined) return undefined;
+      releases.push(() => reduce.free?.());
+      return wrap(step, reads, (out, ins) => reduce.run(ins[0]!, out));
     }
     if (step.kind === "kernel" && step.node.op === "randomUniform" && step.node.dtype === "f32") {
       const random = planWasmRandom(ctx, shapes[step.slot]!, step.node.params as RandomUniformParams, shared.threads);
@@ -239,6 +241,12 @@ const heapOverhead = (schedule: Schedule, shapes: readonly (readonly number[])[]
     const shape = shapes[step.slot]!;
     if (step.kind === "matmul") bytes += GemmDescriptor.bytes + 8 * sizeOf(shape.slice(0, -2)) + 2 * HEAP_ALIGN;
     if (step.kind === "fused") bytes += step.emitted.arrays.length * (4 * Math.max(sizeOf(shape.slice(0, -1)), 1) + HEAP_ALIGN);
+    // Intermediate buffers of sums and means over several runs of axes: together at most the input's size.
+    if (step.kind === "kernel" && (step.node.op === "sum" || step.node.op === "mean")) {
+      const axes = (step.node.params as ReduceParams).axes;
+      const input = shapes[schedule.graph.ids.get(step.node.inputs[0]!)!]!;
+      if (axes.length > 1) bytes += 4 * sizeOf(input) + axes.length * HEAP_ALIGN;
+    }
     if (step.kind === "kernel" && WASM_CONV_OPS.has(step.node.op)) {
       // The cols buffer: (channels per group · kernel taps) x output positions, bounded by the largest operand's planes.
       const operands = [...step.node.inputs.map((i) => shapes[schedule.graph.ids.get(i)!]!), shape];
