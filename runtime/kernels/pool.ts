@@ -76,6 +76,25 @@ const windowMax = (x: TypedArray, base: number, w: number, y0: number, y1: numbe
 /** Whether `v` is a winner of a window whose maximum is `m`. */
 const wins = (v: number, m: number): boolean => v === m || (v !== v && m !== m);
 
+/** The maximum of four values in window order (the first NaN if any; the first of equal maxima), as `windowMax` finds it. */
+const max4 = (a: number, b: number, c: number, d: number): number => {
+  if (a !== a) return a;
+  let m = a;
+  if (b > m || b !== b) {
+    if (b !== b) return b;
+    m = b;
+  }
+  if (c > m || c !== c) {
+    if (c !== c) return c;
+    m = c;
+  }
+  return d > m || d !== d ? d : m;
+};
+
+/** Whether a 2x2 stride-2 unpadded window stays inside the input for every output (the usual pooling layer). */
+const isPlain2x2 = (win: Window2d, d: PoolDims): boolean =>
+  win.kh === 2 && win.kw === 2 && win.sh === 2 && win.sw === 2 && win.pt === 0 && win.pl === 0 && 2 * d.oh <= d.h && 2 * d.ow <= d.w;
+
 /** Winners of a window. */
 const winnerCount = (x: TypedArray, base: number, w: number, m: number, y0: number, y1: number, x0: number, x1: number): number => {
   let n = 0;
@@ -89,6 +108,18 @@ export const maxPool2dKernel: WindowKernel<Pool2dParams> = (inputs, p, out) => {
   const d = poolDims(x.shape, out.shape);
   const win = poolWindow(p);
   const [xd, o] = [x.data, out.data];
+  if (isPlain2x2(win, d)) {
+    for (let plane = 0, at = 0; plane < d.planes; plane++) {
+      for (let oy = 0; oy < d.oh; oy++) {
+        const row = plane * d.h * d.w + 2 * oy * d.w;
+        for (let ox = 0; ox < d.ow; ox++, at++) {
+          const i = row + 2 * ox;
+          o[at] = max4(xd[i]!, xd[i + 1]!, xd[i + d.w]!, xd[i + d.w + 1]!);
+        }
+      }
+    }
+    return;
+  }
   // Loops written out (no per-window callback): this runs once per window of every plane.
   for (let plane = 0, at = 0; plane < d.planes; plane++) {
     const base = plane * d.h * d.w;
@@ -121,6 +152,39 @@ const maxPool2dBackpropDisjoint = (inputs: readonly TensorValue[], win: Window2d
   const d = poolDims(x.shape, dy.shape);
   const [xd, dyd, o] = [x.data, dy.data, out.data];
   o.fill(0);
+  if (isPlain2x2(win, d)) {
+    for (let plane = 0, at = 0; plane < d.planes; plane++) {
+      for (let oy = 0; oy < d.oh; oy++) {
+        const row = plane * d.h * d.w + 2 * oy * d.w;
+        for (let ox = 0; ox < d.ow; ox++, at++) {
+          const i = row + 2 * ox;
+          const j = i + d.w;
+          const a = xd[i]!;
+          const b = xd[i + 1]!;
+          const c = xd[j]!;
+          const e = xd[j + 1]!;
+          const m = max4(a, b, c, e);
+          if (m === m) {
+            // No NaN: the winners are the elements equal to the maximum (usually one).
+            const n = (a === m ? 1 : 0) + (b === m ? 1 : 0) + (c === m ? 1 : 0) + (e === m ? 1 : 0);
+            const share = dyd[at]! / n;
+            if (a === m) o[i] = share;
+            if (b === m) o[i + 1] = share;
+            if (c === m) o[j] = share;
+            if (e === m) o[j + 1] = share;
+          } else {
+            const n = (a !== a ? 1 : 0) + (b !== b ? 1 : 0) + (c !== c ? 1 : 0) + (e !== e ? 1 : 0);
+            const share = dyd[at]! / n;
+            if (a !== a) o[i] = share;
+            if (b !== b) o[i + 1] = share;
+            if (c !== c) o[j] = share;
+            if (e !== e) o[j + 1] = share;
+          }
+        }
+      }
+    }
+    return;
+  }
   // Loops written out (no per-window callback): this runs once per window of every plane.
   for (let plane = 0, at = 0; plane < d.planes; plane++) {
     const base = plane * d.h * d.w;

@@ -429,8 +429,8 @@ describe("structural kernels beyond the table", () => {
 });
 
 describe("max-pool backprop", () => {
-  it("with disjoint windows (stride ≥ kernel, padding, ties, NaN) equals the accumulating form bit for bit", async () => {
-    const { maxPool2dBackpropKernel, maxPool2dBackpropAccumulating } = await import("../../runtime/kernels/pool.js");
+  it("with disjoint windows (stride ≥ kernel, padding, ties, NaN; the 2x2 / 2 fast path) equals the general forms", async () => {
+    const { maxPool2dKernel, maxPool2dSelectKernel, maxPool2dBackpropKernel, maxPool2dBackpropAccumulating } = await import("../../runtime/kernels/pool.js");
     const rand = seeded(77);
     const cases = [
       { x: [2, 3, 8, 8], y: [2, 3, 4, 4], kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] },
@@ -452,6 +452,12 @@ describe("max-pool backprop", () => {
         maxPool2dBackpropAccumulating([x, dy], params, general);
         expect([...fast.data], `${dtype} ${JSON.stringify(c)}`).toEqual([...general.data]);
         expect([...fast.data].some((v) => v !== 0)).toBe(true);
+        // The forward pass (a 2x2 / 2 fast path for the first case) against maxPool2dSelect(x, x), which is the same maximum.
+        const ny = c.y.reduce((a, b) => a * b, 1);
+        const [pooled, selected] = [tensorValue(dtype, c.y, new Array(ny).fill(7)), tensorValue(dtype, c.y, new Array(ny).fill(7))];
+        maxPool2dKernel([x], params, pooled);
+        maxPool2dSelectKernel([x, x], params, selected);
+        expect([...pooled.data], `forward ${dtype} ${JSON.stringify(c)}`).toEqual([...selected.data]);
       }
     }
   });
