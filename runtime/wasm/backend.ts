@@ -28,7 +28,7 @@ import { baseSlot, type Schedule, type ScheduledStep } from "../programSchedule.
 import { defaultThreads, fixedWasmContext, maxThreads, sharedWasmContext, type WasmContext } from "./context.js";
 import { compileWasmFused, bindWasmFused, FUSED_SPLIT_ELEMENTS, type WasmFusedModule } from "./elementwise.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
-import { COLS_CHUNK_BYTES, planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
+import { COLS_CHUNK_BYTES, FILTER_PARTS, planWasmConv, WASM_CONV_OPS, type ConvOp } from "./conv.js";
 import { planWasmReduce, WASM_REDUCE_OPS } from "./reduce.js";
 import { planWasmRandom } from "./random.js";
 import type { RandomUniformParams } from "../kernels/random.js";
@@ -255,6 +255,8 @@ const heapOverhead = (schedule: Schedule, shapes: readonly (readonly number[])[]
       // Chunked products: a cols buffer of up to COLS_CHUNK_BYTES (or one image's), and two batched plans' descriptors and offset tables.
       const pairs = operands[0]![0]! * (step.node.params as Conv2dParams).groups;
       bytes += Math.max(4 * planes * taps, COLS_CHUNK_BYTES) + 3 * (GemmDescriptor.bytes + 8 * pairs + 4 * HEAP_ALIGN);
+      // The filter gradient's partial sums and their products' descriptors.
+      if (step.node.op === "conv2dBackpropFilter") bytes += FILTER_PARTS * (4 * sizeOf(shape) + 2 * (GemmDescriptor.bytes + 8 * pairs + 4 * HEAP_ALIGN));
     }
   }
   return bytes;

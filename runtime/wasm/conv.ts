@@ -2,8 +2,9 @@
  * f32 conv2d and its two backprop ops on the generated GEMM: im2col in WebAssembly, then
  * GEMMs over the images and channel groups, mirroring `runtime/kernels/conv.ts` (conv2d
  * and the input gradient run a chunk of images as one batched product, so even small
- * per-image products spread over the threads; the filter gradient accumulates image by
- * image, each product threaded like any other):
+ * per-image products spread over the threads; an ungrouped filter gradient adds a fixed
+ * number of partial sums over image ranges that run side by side, a grouped one
+ * accumulates image by image, each product threaded like any other):
  * - conv2d:               y_g = W_g · cols
  * - conv2dBackpropInput:  dx_g = col2im(W_gᵀ · dy_g)
  * - conv2dBackpropFilter: dW_g = Σ_images dy_g · colsᵀ (accumulated in place by the GEMM)
@@ -23,6 +24,9 @@ import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
 
 /** Largest cols buffer of one batched conv product (a chunk of images and groups). */
 export const COLS_CHUNK_BYTES = 4 << 20;
+
+/** Partial sums of an ungrouped filter gradient (fixed, so results do not depend on the thread count). */
+export const FILTER_PARTS = 2;
 
 export type ConvOp = "conv2d" | "conv2dBackpropInput" | "conv2dBackpropFilter";
 
@@ -99,7 +103,9 @@ export const planWasmConv = (
   // product over a cols buffer of at most COLS_CHUNK_BYTES, so small per-image products
   // still spread over the threads (whole pairs per thread).
   const pairs = batch * groups;
-  const chunk = op === "conv2dBackpropFilter" || pointwise ? 1 : Math.max(1, Math.min(pairs, Math.floor(COLS_CHUNK_BYTES / Math.max(4 * k * l, 1))));
+  // The filter gradient of a plain (ungrouped) convolution sums FILTER_PARTS partial sums over images, see below.
+  const filterParts = op === "conv2dBackpropFilter" && groups === 1 && !pointwise && batch >= FILTER_PARTS;
+  const chunk = (op === "conv2dBackpropFilter" && !filterParts) || pointwise ? 1 : Math.max(1, Math.min(pairs, Math.floor(COLS_CHUNK_BYTES / Math.max(4 * k * l, 1))));
   const colsAt = pointwise || k * l === 0 ? 0 : ctx.heap.allocate(4 * k * l * chunk);
   const chunkPlans = new Map<number, WasmMatmul>();
   /** The batched product for `count` pairs starting at an image-and-group index congruent to `first` (mod groups). */
@@ -148,6 +154,46 @@ export const planWasmConv = (
         windows("col2im_add", dx + 4 * first * cg * h * w, colsAt, count);
       }
     };
+  } else if (filterParts) {
+    // dW = Σ_b dy_b · cols_bᵀ. Each chunk's images are cut into FILTER_PARTS contiguous
+    // ranges; range p adds into partial sum p (one product per range, batches adding into
+    // one C), the ranges run side by side on the threads, and dW is the sum of the partials
+    // at the end. The number of partials does not depend on the thread count, so neither
+    // does the result.
+    const accAt = ctx.heap.allocate(4 * FILTER_PARTS * o * k);
+    const partPlans = new Map<number, WasmMatmul>();
+    const rangePlan = (slot: number, count: number): WasmMatmul => {
+      const key = slot * (chunk + 1) + count;
+      let plan = partPlans.get(key);
+      if (plan === undefined) {
+        const offsets = (stride: number): Int32Array => Int32Array.from({ length: count }, (_, t) => t * stride);
+        const mmPlan: MatmulPlan = { m: o, n: k, k: l, aRow: l, aCol: 1, bRow: 1, bCol: l, aOffsets: offsets(o * l), bOffsets: offsets(k * l), batches: count, flops: 2 * o * k * l * count };
+        plan = planWasmMatmul(ctx, mmPlan, 1, { accumulate: true, cBatch: 0 });
+        partPlans.set(key, plan);
+      }
+      return plan;
+    };
+    mm = { free: () => [...partPlans.values()].forEach((plan) => plan.free()) };
+    const sumPartials = fns.reduce_sum as (x: number, out: number, outer: number, reduced: number, inner: number, scale: number) => void;
+    const gemm = ctx.gemm;
+    const local = (a: readonly number[]): void => gemm(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+    run = ([x, dy], dw) => {
+      new Uint8Array(ctx.heap.buffer, accAt, 4 * FILTER_PARTS * o * k).fill(0);
+      for (let first = 0; first < pairs; first += chunk) {
+        const count = Math.min(chunk, pairs - first);
+        windows("im2col", x! + 4 * first * cg * h * w, colsAt, count);
+        const work: number[][] = [];
+        for (let slot = 0; slot < FILTER_PARTS; slot++) {
+          const [from, to] = [Math.round((count * slot) / FILTER_PARTS), Math.round((count * (slot + 1)) / FILTER_PARTS)];
+          if (to > from) work.push(rangePlan(slot, to - from).part(dy! + 4 * (first + from) * o * l, colsAt + 4 * from * k * l, accAt + 4 * slot * o * k, work.length));
+        }
+        if (pool !== undefined && work.length <= pool.threads) pool.run(work, local);
+        else work.forEach(local);
+      }
+      sumPartials(accAt, dw, 1, FILTER_PARTS, o * k, 1);
+    };
+    const release = mm;
+    mm = { free: () => (release.free(), ctx.heap.free(accAt)) };
   } else {
     // dW_g += dy_g · colsᵀ: B(q, j) = cols[j·l + q].
     const gemm = planWasmMatmul(ctx, product(og, k, l, l, 1, 1, l), threads, { accumulate: true });

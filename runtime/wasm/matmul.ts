@@ -82,6 +82,12 @@ export interface WasmMatmul {
   readonly threads: number;
   /** C = A·B with operands at byte addresses of the context's heap. */
   run(a: number, b: number, c: number): void;
+  /**
+   * For a single-threaded plan: sets the operands and returns the pool part that runs the
+   * whole product on thread `thread`'s packing scratch (a `POOLED_GEMM` part), so several
+   * independent products can run side by side in one `pool.run`.
+   */
+  part(a: number, b: number, c: number, thread: number): number[];
   /** Releases the descriptor and packing space (the plan must not run afterwards). */
   free(): void;
 }
@@ -90,7 +96,12 @@ export interface WasmMatmul {
  * Plans a product on the generated GEMM (`accumulate`: C += A·B instead of C = A·B).
  * @example const mm = planWasmMatmul(ctx, planMatmul([128, 784], [784, 256], params, [128, 256]), 2); mm.run(aAt, bAt, cAt);
  */
-export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: number, options: { readonly accumulate?: boolean } = {}): WasmMatmul => {
+export const planWasmMatmul = (
+  ctx: WasmContext,
+  plan: MatmulPlan,
+  threads: number,
+  options: { readonly accumulate?: boolean; /** Elements between batches' outputs (default m·n; 0: every batch adds into one C, with `accumulate`). */ readonly cBatch?: number } = {},
+): WasmMatmul => {
   // Workers start only for a program that has a product worth splitting.
   const pool = splitMatmul(plan, Math.min(threads, maxThreads())).kind === "single" ? undefined : ctx.pool(threads);
   const usable = pool === undefined ? 1 : Math.min(threads, pool.threads);
@@ -119,7 +130,7 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
   set("bRow", 4 * plan.bRow);
   set("bCol", 4 * plan.bCol);
   set("ldc", 4 * plan.n);
-  set("cBatch", 4 * plan.m * plan.n);
+  set("cBatch", 4 * (options.cBatch ?? plan.m * plan.n));
   set("aOffsets", tables);
   set("bOffsets", tables + 4 * plan.batches);
   set("mode", split.kind === "rows" ? 1 : 0);
@@ -167,6 +178,14 @@ export const planWasmMatmul = (ctx: WasmContext, plan: MatmulPlan, threads: numb
       words[GemmDescriptor.claimed / 4] = 0;
       words[GemmDescriptor.packed / 4] = 0;
       pool.run(parts, local);
+    },
+    part(a, b, c, thread) {
+      if (freed) throw new Error("this wasm matmul plan was freed");
+      if (split.kind !== "single" || plan.k === 0) throw new RangeError("part() needs a single-threaded plan with k ≥ 1");
+      words[GemmDescriptor.a / 4] = a;
+      words[GemmDescriptor.b / 4] = b;
+      words[GemmDescriptor.c / 4] = c;
+      return [POOLED_GEMM, desc, 0, plan.batches, 0, plan.n, ctx.scratch(thread)];
     },
     free() {
       if (!freed) ctx.heap.free(block);
