@@ -120,19 +120,9 @@ export const maxPool2dKernel: WindowKernel<Pool2dParams> = (inputs, p, out) => {
     }
     return;
   }
-  // Loops written out (no per-window callback): this runs once per window of every plane.
-  for (let plane = 0, at = 0; plane < d.planes; plane++) {
-    const base = plane * d.h * d.w;
-    for (let oy = 0; oy < d.oh; oy++) {
-      const top = oy * win.sh - win.pt;
-      const y0 = Math.max(0, top);
-      const y1 = Math.min(d.h, top + win.kh);
-      for (let ox = 0; ox < d.ow; ox++, at++) {
-        const left = ox * win.sw - win.pl;
-        o[at] = windowMax(xd, base, d.w, y0, y1, Math.max(0, left), Math.min(d.w, left + win.kw));
-      }
-    }
-  }
+  forEachWindow(d, win, (plane, at, y0, y1, x0, x1) => {
+    o[at] = windowMax(xd, plane * d.h * d.w, d.w, y0, y1, x0, x1);
+  });
 };
 
 /**
@@ -164,55 +154,28 @@ const maxPool2dBackpropDisjoint = (inputs: readonly TensorValue[], win: Window2d
           const c = xd[j]!;
           const e = xd[j + 1]!;
           const m = max4(a, b, c, e);
-          if (m === m) {
-            // No NaN: the winners are the elements equal to the maximum (usually one).
-            const n = (a === m ? 1 : 0) + (b === m ? 1 : 0) + (c === m ? 1 : 0) + (e === m ? 1 : 0);
-            const share = dyd[at]! / n;
-            if (a === m) o[i] = share;
-            if (b === m) o[i + 1] = share;
-            if (c === m) o[j] = share;
-            if (e === m) o[j + 1] = share;
-          } else {
-            const n = (a !== a ? 1 : 0) + (b !== b ? 1 : 0) + (c !== c ? 1 : 0) + (e !== e ? 1 : 0);
-            const share = dyd[at]! / n;
-            if (a !== a) o[i] = share;
-            if (b !== b) o[i + 1] = share;
-            if (c !== c) o[j] = share;
-            if (e !== e) o[j + 1] = share;
-          }
+          // `wins` with the NaN test hoisted out of the four comparisons.
+          const nan = m !== m;
+          const wa = nan ? a !== a : a === m;
+          const wb = nan ? b !== b : b === m;
+          const wc = nan ? c !== c : c === m;
+          const we = nan ? e !== e : e === m;
+          const share = dyd[at]! / ((wa ? 1 : 0) + (wb ? 1 : 0) + (wc ? 1 : 0) + (we ? 1 : 0));
+          if (wa) o[i] = share;
+          if (wb) o[i + 1] = share;
+          if (wc) o[j] = share;
+          if (we) o[j + 1] = share;
         }
       }
     }
     return;
   }
-  // Loops written out (no per-window callback): this runs once per window of every plane.
-  for (let plane = 0, at = 0; plane < d.planes; plane++) {
+  forEachWindow(d, win, (plane, at, y0, y1, x0, x1) => {
     const base = plane * d.h * d.w;
-    for (let oy = 0; oy < d.oh; oy++) {
-      const top = oy * win.sh - win.pt;
-      const y0 = Math.max(0, top);
-      const y1 = Math.min(d.h, top + win.kh);
-      for (let ox = 0; ox < d.ow; ox++, at++) {
-        const left = ox * win.sw - win.pl;
-        const x0 = Math.max(0, left);
-        const x1 = Math.min(d.w, left + win.kw);
-        const m = windowMax(xd, base, d.w, y0, y1, x0, x1);
-        let n = 0;
-        let only = -1;
-        for (let y = y0; y < y1; y++) {
-          for (let i = base + y * d.w + x0, end = base + y * d.w + x1; i < end; i++) {
-            if (wins(xd[i]!, m)) {
-              n++;
-              only = i;
-            }
-          }
-        }
-        const share = dyd[at]! / n;
-        if (n === 1) o[only] = share;
-        else for (let y = y0; y < y1; y++) for (let i = base + y * d.w + x0, end = base + y * d.w + x1; i < end; i++) if (wins(xd[i]!, m)) o[i] = share;
-      }
-    }
-  }
+    const m = windowMax(xd, base, d.w, y0, y1, x0, x1);
+    const share = dyd[at]! / winnerCount(xd, base, d.w, m, y0, y1, x0, x1);
+    for (let y = y0; y < y1; y++) for (let i = base + y * d.w + x0, end = base + y * d.w + x1; i < end; i++) if (wins(xd[i]!, m)) o[i] = share;
+  });
 };
 
 /**

@@ -46,6 +46,17 @@ export const DEFAULT_SPIN_MILLISECONDS = 0.05;
 /** How long the calling thread spins for a worker's part before sleeping in `Atomics.wait`. */
 const WAIT_SPIN_MILLISECONDS = 0.05;
 
+/**
+ * Cut points of [0, count) into `parts` contiguous ranges of whole `unit`s (the last range
+ * ends at `count`): range t is [cuts[t], cuts[t + 1]). Ranges may be empty when there are
+ * fewer units than parts.
+ * @example evenCuts(10, 2) // [0, 5, 10]
+ */
+export const evenCuts = (count: number, parts: number, unit = 1): number[] => {
+  const units = Math.ceil(count / unit);
+  return Array.from({ length: parts + 1 }, (_, t) => (t === parts ? count : Math.min(count, Math.round((units * t) / parts) * unit)));
+};
+
 /** Bytes of control block a pool of `workers` workers needs. */
 export const controlBytes = (workers: number): number => Math.max(workers, 1) * SLOT_WORDS * 4;
 

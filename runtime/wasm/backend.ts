@@ -196,16 +196,8 @@ const buildAccelerator = (
     }
     if (step.kind === "kernel" && step.node.op === "randomUniform" && step.node.dtype === "f32") {
       const random = planWasmRandom(ctx, shapes[step.slot]!, step.node.params as RandomUniformParams, shared.threads);
-      if (random === undefined) return undefined;
-      // The key (rank 0 i32) is read from the run's values, wherever it lives.
-      const out = step.slot;
-      const outAt = addressOf(out);
-      const outExternal = external.has(out);
-      const keySlot = reads[0]!;
-      return (vals) => {
-        random.run(vals[keySlot]!.data[0]!, outAt);
-        if (outExternal) stageOut(out, vals);
-      };
+      // The key (rank 0 i32) is read where wrap placed it, like any operand.
+      return random === undefined ? undefined : wrap(step, reads, (out, ins) => random.run(new Int32Array(ctx.heap.buffer, ins[0]!, 1)[0]!, out));
     }
     if (step.kind === "fused" && shared.compiled !== undefined) {
       const index = shared.fusedIndex.get(step)!;

@@ -21,6 +21,7 @@ import { convWindow, type Window2d } from "../../src/graph/window.js";
 import type { MatmulPlan } from "../matmul/batched.js";
 import { POOLED_EXPORTS, type WasmContext } from "./context.js";
 import { planWasmMatmul, type WasmMatmul } from "./matmul.js";
+import { evenCuts } from "../threads/pool.js";
 
 /** Largest cols buffer of one batched conv product (a chunk of images and groups). */
 export const COLS_CHUNK_BYTES = 4 << 20;
@@ -73,9 +74,6 @@ export const planWasmConv = (
   const l = oh * ow;
   const pointwise = isPointwise(win) && op !== "conv2dBackpropInput";
   const fns = ctx.exports;
-  const im2col = fns.im2col as WindowFunction;
-  const col2imAdd = fns.col2im_add as WindowFunction;
-  const window = (fn: WindowFunction, planes: number, cols: number): void => fn(planes, cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols);
   /**
    * `fn` over `count` consecutive (image, group) pairs at once: their planes and cols
    * blocks are consecutive, so it is one call with count·cg channels, or one call per
@@ -90,10 +88,8 @@ export const planWasmConv = (
       return;
     }
     const index = POOLED_EXPORTS.indexOf(name);
-    const work = Array.from({ length: parts }, (_, t) => {
-      const [from, to] = [Math.round((count * t) / parts), Math.round((count * (t + 1)) / parts)];
-      return [index, planes + 4 * from * cg * h * w, (to - from) * cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols + 4 * from * k * l];
-    });
+    const cuts = evenCuts(count, parts);
+    const work = cuts.slice(0, -1).map((from, t) => [index, planes + 4 * from * cg * h * w, (cuts[t + 1]! - from) * cg, h, w, kh, kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, oh, ow, cols + 4 * from * k * l]);
     pool!.run(work, (a) => fn(a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!, a[14]!, a[15]!));
   };
   const xPlanes = (x: number, b: number, g: number): number => x + 4 * (b * groups + g) * cg * h * w;
@@ -183,8 +179,9 @@ export const planWasmConv = (
         const count = Math.min(chunk, pairs - first);
         windows("im2col", x! + 4 * first * cg * h * w, colsAt, count);
         const work: number[][] = [];
+        const cuts = evenCuts(count, FILTER_PARTS);
         for (let slot = 0; slot < FILTER_PARTS; slot++) {
-          const [from, to] = [Math.round((count * slot) / FILTER_PARTS), Math.round((count * (slot + 1)) / FILTER_PARTS)];
+          const [from, to] = [cuts[slot]!, cuts[slot + 1]!];
           if (to > from) work.push(rangePlan(slot, to - from).part(dy! + 4 * (first + from) * o * l, colsAt + 4 * from * k * l, accAt + 4 * slot * o * k, work.length));
         }
         if (pool !== undefined && work.length <= pool.threads) pool.run(work, local);
@@ -203,7 +200,7 @@ export const planWasmConv = (
       for (let b = 0; b < batch; b++)
         for (let g = 0; g < groups; g++) {
           const cols = pointwise ? xPlanes(x!, b, g) : colsAt;
-          if (!pointwise) window(im2col, xPlanes(x!, b, g), cols);
+          if (!pointwise) windows("im2col", xPlanes(x!, b, g), cols, 1);
           gemm.run(yPlanes(dy!, b, g), cols, dw + 4 * g * og * k);
         }
     };

@@ -21,7 +21,7 @@ import { broadcastStrides, offsetTable, sizeOf } from "../kernels/strided.js";
 import { Code, encodeModule, Locals, ValType, type FunctionDef } from "./encoder.js";
 import { webAssembly, type WasmModule } from "./api.js";
 import type { WasmContext } from "./context.js";
-import { MAX_POOL_ARGS, type ThreadPool } from "../threads/pool.js";
+import { evenCuts, MAX_POOL_ARGS, type ThreadPool } from "../threads/pool.js";
 import { bytesPerElement } from "../value.js";
 import { VectorBuilder, verf, vexp, vgelu, vlog, vsigmoid, vsoftplus, vtanh, type V } from "./vmath.js";
 
@@ -346,9 +346,7 @@ const planFusedSplit = (
   const names = compiled.exportNames.filter((n): n is string => n !== undefined);
   const fnIndex = pool.load(compiled.module, names) + names.indexOf(compiled.exportNames[index]!);
   // Cut points in elements: whole rows when read by rows, else multiples of 16 elements (one cache line).
-  const unit = emitted.byRows ? len : 16;
-  const units = Math.ceil(size / unit);
-  const cuts = Array.from({ length: count + 1 }, (_, t) => Math.min(size, Math.round((units * t) / count) * unit));
+  const cuts = evenCuts(size, count, emitted.byRows ? len : 16);
   if (cuts.some((c, t) => t > 0 && c <= cuts[t - 1]!)) return undefined;
   const arrays = emitted.arrays;
   let tableSlot = 0;

@@ -12,6 +12,7 @@
 import { RANDOM_MAX_ELEMENTS, roundKeys, type RandomUniformParams } from "../kernels/random.js";
 import { sizeOf } from "../kernels/strided.js";
 import { POOLED_EXPORTS, type WasmContext } from "./context.js";
+import { evenCuts } from "../threads/pool.js";
 
 /** Elements below which the generator runs on the calling thread alone. */
 export const RANDOM_SPLIT_ELEMENTS = 16384;
@@ -32,8 +33,7 @@ export const planWasmRandom = (ctx: WasmContext, shape: readonly number[], param
   const fn = ctx.exports.random_uniform as RandomFunction;
   const pool = threads > 1 && n >= RANDOM_SPLIT_ELEMENTS ? ctx.pool(threads) : undefined;
   const parts = pool === undefined ? 1 : Math.min(threads, pool.threads);
-  const cuts = Array.from({ length: parts + 1 }, (_, t) => Math.round((n * t) / parts / 4) * 4);
-  cuts[parts] = n;
+  const cuts = evenCuts(n, parts, 4);
   const index = POOLED_EXPORTS.indexOf("random_uniform");
   return {
     run(key, out) {

@@ -13,7 +13,7 @@
  */
 import type { ReduceParams } from "../../src/ops.js";
 import { POOLED_EXPORTS, type WasmContext } from "./context.js";
-import type { ThreadPool } from "../threads/pool.js";
+import { evenCuts, type ThreadPool } from "../threads/pool.js";
 
 export const WASM_REDUCE_OPS: ReadonlySet<string> = new Set(["sum", "mean", "softmax", "logSoftmax"]);
 
@@ -109,7 +109,7 @@ const splitOuter = (
   if (pool === undefined) return undefined;
   const parts = Math.min(threads, pool.threads, count);
   if (parts < 2) return undefined;
-  const cuts = Array.from({ length: parts + 1 }, (_, t) => Math.round((count * t) / parts));
+  const cuts = evenCuts(count, parts);
   return (x, out, local) => {
     const work = cuts.slice(0, -1).map((start, t) => [fnIndex, ...argsOf(x + start * xStride, out + start * outStride, cuts[t + 1]! - start)]);
     pool.run(work, local);

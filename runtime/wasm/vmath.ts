@@ -81,13 +81,22 @@ const ROUND_MAGIC = 12582912;
 const ROUND_MAGIC_BITS = 0x4b400000;
 
 /** e^x. Arguments are clamped to [-104, 89] first (beyond them the result is 0 or infinity either way). */
-export const vexp = (v: VectorBuilder, x: V): V => {
+export const vexp = (v: VectorBuilder, x: V): V => vexpSum(v, x);
+
+/**
+ * e^(a + b) for an exactly known a (such as minus the high part of a split square) and a
+ * moderate b (none: e^a): one exponential instead of e^a · e^b. The reduction subtracts
+ * n·ln 2 from a before b is added, so a's size costs no accuracy; a + b is clamped to
+ * [-104, 89] (beyond, the result is 0 or infinity either way).
+ */
+const vexpSum = (v: VectorBuilder, a: V, b?: V): V => {
   // pmax/pmin are one instruction each (min/max are several) and keep a NaN x: pmax(x, lo) = x < lo ? lo : x.
-  const clamped = v.op2("f32x4Pmin", v.op2("f32x4Pmax", x, v.const(-104)), v.const(89));
+  const clamped = v.op2("f32x4Pmin", v.op2("f32x4Pmax", b === undefined ? a : v.add(a, b), v.const(-104)), v.const(89));
   // n = nearest(x·log2 e) as a float and, from the bits of the rounded sum, as an integer.
   const t = v.addK(v.mulK(clamped, Math.LOG2E), ROUND_MAGIC);
   const n = v.addK(t, -ROUND_MAGIC);
-  const r = v.sub(v.sub(clamped, v.mulK(n, LN2_HI)), v.mulK(n, LN2_LO));
+  const high = v.sub(b === undefined ? clamped : a, v.mulK(n, LN2_HI));
+  const r = v.sub(b === undefined ? high : v.add(high, b), v.mulK(n, LN2_LO));
   const p = v.poly(r, EXP_COEFFICIENTS);
   const y = v.addK(v.add(v.mul(v.mul(p, r), r), r), 1);
   // 2^n as two factors, so n from -150 to 129 stays inside the normal exponent range.
@@ -106,21 +115,6 @@ const scaleByPowerOfTwo = (v: VectorBuilder, y: V, n: V): V => {
   const s2 = v.locals.add(ValType.v128);
   c.get(n2).get(bias).simd("i32x4Add").i32(23).simd("i32x4Shl").set(s2);
   return v.mul(v.mul(y, s1), s2);
-};
-
-/**
- * e^(a + b) for an exactly known a (such as minus the high part of a split square) and a
- * moderate b: one exponential instead of e^a · e^b. The reduction subtracts n·ln 2 from a
- * before b is added, so a's size costs no accuracy; a + b is clamped like `vexp`'s argument.
- */
-const vexpSum = (v: VectorBuilder, a: V, b: V): V => {
-  const clamped = v.op2("f32x4Pmin", v.op2("f32x4Pmax", v.add(a, b), v.const(-104)), v.const(89));
-  const t = v.addK(v.mulK(clamped, Math.LOG2E), ROUND_MAGIC);
-  const n = v.addK(t, -ROUND_MAGIC);
-  const r = v.sub(v.add(v.sub(a, v.mulK(n, LN2_HI)), b), v.mulK(n, LN2_LO));
-  const p = v.poly(r, EXP_COEFFICIENTS);
-  const y = v.addK(v.add(v.mul(v.mul(p, r), r), r), 1);
-  return scaleByPowerOfTwo(v, y, v.op2("i32x4Sub", t, v.constI32(ROUND_MAGIC_BITS)));
 };
 
 const LOG_COEFFICIENTS = [

@@ -37,14 +37,6 @@ const ulps = (got: number, want: number): number => {
   return Math.abs(got - want) / 2 ** (Math.floor(Math.log2(a)) - 23);
 };
 
-/** A value of `dtype` ("f32" or "bool") in the heap: its bytes copied in. */
-const bytesToHeap = (data: Float32Array | Uint8Array): number => {
-  const heap = sharedWasmContext()!.heap;
-  const at = heap.allocate(Math.max(data.byteLength, 1));
-  new Uint8Array(heap.buffer, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  return at;
-};
-
 /**
  * Runs `loop` both ways on inputs of `shapes` (values from `values`; bool inputs are
  * values > 0) and returns the worst ulp distance (bool outputs: 0 or Infinity).
@@ -62,9 +54,9 @@ const compare = (emitted: FusedLoopSource, rootShape: number[], values: (n: numb
   const make = (n: number): Float32Array | Uint8Array => (bool ? new Uint8Array(n) : new Float32Array(n));
   const want = make(size);
   bindFusedLoop(emitted, compileFusedLoop(emitted), rootShape, shapes).run(want, inputs);
-  const at = inputs.map(bytesToHeap);
+  const at = inputs.map((x) => toHeap(ctx.heap, x));
   // Sixteen guard elements after the output: none may be written.
-  const outAt = bytesToHeap(make(size + 16).fill(123));
+  const outAt = toHeap(ctx.heap, make(size + 16).fill(123));
   const bound = bindWasmFused(ctx, compiled, 0, emitted, rootShape, shapes, threading);
   bound.run(outAt, at);
   const got = (bool ? new Uint8Array(ctx.heap.buffer, outAt, size + 16) : new Float32Array(ctx.heap.buffer, outAt, size + 16)).slice();

@@ -78,9 +78,9 @@ export const outsideBound = (got: Float32Array, ref: { exact: Float64Array; magn
 };
 
 /** Copies `data` into a new heap block; returns its byte address. */
-export const toHeap = (heap: WasmHeap, data: Float32Array): number => {
-  const at = heap.allocate(data.byteLength);
-  new Float32Array(heap.buffer, at, data.length).set(data);
+export const toHeap = (heap: WasmHeap, data: Float32Array | Uint8Array): number => {
+  const at = heap.allocate(Math.max(data.byteLength, 1));
+  new Uint8Array(heap.buffer, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return at;
 };
 

@@ -13,7 +13,7 @@ import { Code, encodeModule, ValType } from "../../runtime/wasm/encoder.js";
 import { webAssembly } from "../../runtime/wasm/api.js";
 import { wasmFeatures } from "../../runtime/wasm/features.js";
 import { WasmHeap } from "../../runtime/wasm/heap.js";
-import { controlBytes, createThreadPool, DEFAULT_SPIN_MILLISECONDS } from "../../runtime/threads/pool.js";
+import { controlBytes, createThreadPool, DEFAULT_SPIN_MILLISECONDS, evenCuts } from "../../runtime/threads/pool.js";
 import { workerSpinMilliseconds } from "../../runtime/wasm/context.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -131,5 +131,15 @@ describe("worker spin setting", () => {
     expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: "0.2" })).toBe(0.2);
     expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: "0" })).toBe(0);
     for (const bad of [undefined, "", "-1", "fast"]) expect(workerSpinMilliseconds({ TYPEGRAD_SPIN_MS: bad })).toBe(DEFAULT_SPIN_MILLISECONDS);
+  });
+});
+
+describe("evenCuts", () => {
+  it("cuts a range into contiguous parts of whole units, the last ending at the count", () => {
+    expect(evenCuts(10, 2)).toEqual([0, 5, 10]);
+    expect(evenCuts(7, 3)).toEqual([0, 2, 5, 7]);
+    expect(evenCuts(10, 2, 4)).toEqual([0, 8, 10]);
+    expect(evenCuts(1, 2)).toEqual([0, 1, 1]);
+    expect(evenCuts(0, 2)).toEqual([0, 0, 0]);
   });
 });
